@@ -1,0 +1,341 @@
+import { bytesEqual, toHex, utf8 } from '../bytes.js';
+import type { Signer } from '../crypto/ed25519.js';
+import { asError, InvalidInputError, NaosError } from '../errors.js';
+import { logOrigin, nodeIdFromPublicKey } from '../identity/node-id.js';
+import { formatCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
+import { decodeEntry, encodeEntry, entryId } from '../ledger/entry.js';
+import { type Hlc, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
+import { LedgerIntegrityError } from '../ledger/integrity.js';
+import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
+import { formatVerifierKey, makeVerifier } from '../ledger/note.js';
+import { loadVerifiedLog, type VerifiedLog } from '../ledger/verified-log.js';
+import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
+import { MerkleTree } from '../merkle/tree.js';
+import type { LedgerStore } from '../storage/ledger-store.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  ConsistencyProofView,
+  DamagedLog,
+  EntryView,
+  Head,
+  InclusionProofView,
+  KernelStatus,
+} from './api.js';
+
+export interface KernelOptions {
+  readonly store: LedgerStore;
+  readonly signer: Signer;
+  /** Wall clock in milliseconds; injected so the core never reads one itself. */
+  readonly now: () => number;
+  /** Most entries committed (and signed) as one batch. */
+  readonly maxBatch?: number;
+  readonly onLoadProgress?: (origin: string, verified: number, total: number) => void;
+}
+
+/** The log asked for is not held by this node (or was refused as damaged). */
+export class UnknownLogError extends NaosError {}
+
+interface PendingGroup {
+  readonly items: readonly { kind: string; payload: JsonValue }[];
+  readonly resolve: (results: AppendResult[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const KIND_DEFAULT = 'data';
+
+/**
+ * A node's kernel: its identity, the logs it holds (verified on open), and appends to
+ * its own log. Concurrent appends are coalesced into batches; each batch is written
+ * atomically with one signed checkpoint. Platform-free: storage, signing key and clock
+ * are injected.
+ */
+export class Kernel {
+  readonly nodeId: string;
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly #store: LedgerStore;
+  readonly #signer: Signer;
+  readonly #now: () => number;
+  readonly #maxBatch: number;
+  readonly #logs = new Map<string, VerifiedLog>();
+  readonly #damaged: DamagedLog[] = [];
+  readonly #listeners = new Set<(head: Head) => void>();
+  readonly #pending: PendingGroup[] = [];
+  #draining: Promise<void> | undefined;
+  #clock: Hlc = HLC_ZERO;
+  #closed = false;
+
+  private constructor(options: KernelOptions) {
+    this.#store = options.store;
+    this.#signer = options.signer;
+    this.#now = options.now;
+    this.#maxBatch = options.maxBatch ?? 1024;
+    this.nodeId = nodeIdFromPublicKey(options.signer.publicKey);
+    this.origin = logOrigin(this.nodeId);
+    this.verifierKey = formatVerifierKey(makeVerifier(this.origin, options.signer.publicKey));
+  }
+
+  /**
+   * Opens the kernel over a store: re-verifies every stored log, creates the node's own
+   * log if it has none. A log that fails verification is refused (kept untouched in the
+   * store, listed in status()); if it is the node's own log, appends are refused too.
+   */
+  static async open(options: KernelOptions): Promise<Kernel> {
+    const kernel = new Kernel(options);
+    const heads = await options.store.listLogs();
+    for (const head of heads) {
+      try {
+        const log = await loadVerifiedLog(options.store, head, {
+          ...(head.origin === kernel.origin ? { expectedPublicKey: options.signer.publicKey } : {}),
+          onProgress: (done, total) => options.onLoadProgress?.(head.origin, done, total),
+        });
+        kernel.#logs.set(head.origin, log);
+        if (head.origin === kernel.origin) await kernel.#restoreClock(log);
+      } catch (error) {
+        if (!(error instanceof LedgerIntegrityError)) throw error;
+        kernel.#damaged.push({ origin: head.origin, problems: error.problems });
+      }
+    }
+    if (!heads.some((head) => head.origin === kernel.origin)) await kernel.#createOwnLog();
+    return kernel;
+  }
+
+  status(): KernelStatus {
+    return {
+      state: this.#damaged.length > 0 ? 'damaged' : 'ok',
+      nodeId: this.nodeId,
+      damaged: this.#damaged.map((d) => ({ origin: d.origin, problems: [...d.problems] })),
+    };
+  }
+
+  /** Appends one JSON value to the node's log. Resolves once it is durable and signed. */
+  append(value: unknown, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendMany([value], options).then((results) => results[0]!);
+  }
+
+  /** Appends values as one all-or-nothing batch (never split, never mixed with failures). */
+  appendMany(values: readonly unknown[], options: AppendOptions = {}): Promise<AppendResult[]> {
+    try {
+      if (!Array.isArray(values)) throw new InvalidInputError('appendMany takes an array of JSON values');
+      if (values.length === 0) throw new InvalidInputError('appendMany needs at least one value');
+      const kind = options.kind ?? KIND_DEFAULT;
+      values.forEach((value, i) => assertJsonValue(value, values.length === 1 ? '$' : `$[${i}]`));
+      this.#ownLog();
+      return new Promise((resolve, reject) => {
+        this.#pending.push({ items: values.map((payload) => ({ kind, payload: payload as JsonValue })), resolve, reject });
+        this.#draining ??= this.#drain();
+      });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  heads(): Head[] {
+    return this.#sortedLogs().map((log) => ({ origin: log.origin, size: log.size, root: toHex(log.root()) }));
+  }
+
+  /**
+   * One hash over everything the node holds: the RFC 9162 root over the checkpoint bodies
+   * (origin, size, root — no signatures) of every log, sorted by origin. Two nodes with
+   * equal state roots hold identical logs.
+   */
+  stateRoot(): string {
+    const tree = new MerkleTree();
+    for (const log of this.#sortedLogs()) {
+      tree.appendData(utf8(formatCheckpoint({ origin: log.origin, size: log.size, root: log.root(), extensions: [] })));
+    }
+    return toHex(tree.root());
+  }
+
+  /** The latest signed checkpoint note of a log (the node's own by default). */
+  checkpoint(origin: string = this.origin): string {
+    return this.#log(origin).latestCheckpoint.note;
+  }
+
+  checkpoints(origin: string = this.origin): { size: number; note: string }[] {
+    return this.#log(origin).checkpoints.map((c) => ({ ...c }));
+  }
+
+  /** Entries [start, end) of a log, decoded; each re-checked against the verified tree. */
+  async entries(start: number, end: number, origin: string = this.origin): Promise<EntryView[]> {
+    const log = this.#log(origin);
+    const from = Math.max(0, Math.floor(start));
+    const to = Math.min(log.size, Math.floor(end));
+    if (!(to > from)) return [];
+    const raw = await this.readEntryBytes(from, to, origin);
+    return raw.map((bytes, i) => {
+      const entry = decodeEntry(bytes);
+      return { index: from + i, id: entryId(bytes), kind: entry.kind, author: entry.author, time: entry.time, payload: entry.payload };
+    });
+  }
+
+  /** Raw entry bytes [start, end), each checked against the verified leaf hash. */
+  async readEntryBytes(start: number, end: number, origin: string = this.origin): Promise<Uint8Array[]> {
+    const log = this.#log(origin);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > log.size || start > end) {
+      throw new RangeError(`entries ${start}..${end} are not within 0..${log.size} of ${origin}`);
+    }
+    const raw = await this.#store.readEntries(origin, start, end);
+    if (raw.length !== end - start) {
+      throw new LedgerIntegrityError(origin, [{ where: `entry ${start + raw.length}`, what: 'missing from the store after load' }]);
+    }
+    raw.forEach((bytes, i) => {
+      if (!bytesEqual(leafHash(bytes), log.tree.leafHash(start + i))) {
+        throw new LedgerIntegrityError(origin, [{ where: `entry ${start + i}`, what: 'changed in the store after it was verified' }]);
+      }
+    });
+    return raw;
+  }
+
+  proveInclusion(index: number, size?: number, origin: string = this.origin): InclusionProofView {
+    const log = this.#log(origin);
+    const treeSize = size ?? log.size;
+    if (!Number.isSafeInteger(treeSize) || treeSize > log.size || treeSize < 1) {
+      throw new RangeError(`size ${treeSize} is not within 1..${log.size} of ${origin}`);
+    }
+    return {
+      origin,
+      index,
+      size: treeSize,
+      leafHash: toHex(log.tree.leafHash(index)),
+      proof: log.tree.inclusionProof(index, treeSize).map(toHex),
+      root: toHex(log.root(treeSize)),
+    };
+  }
+
+  proveConsistency(size1: number, size2?: number, origin: string = this.origin): ConsistencyProofView {
+    const log = this.#log(origin);
+    const to = size2 ?? log.size;
+    if (!Number.isSafeInteger(to) || to > log.size) throw new RangeError(`size ${to} is beyond ${origin}'s ${log.size} entries`);
+    return {
+      origin,
+      size1,
+      size2: to,
+      root1: toHex(log.root(size1)),
+      root2: toHex(log.root(to)),
+      proof: log.tree.consistencyProof(size1, to).map(toHex),
+    };
+  }
+
+  /** Calls `listener` with the new head whenever a held log grows. Returns the unsubscribe function. */
+  onChange(listener: (head: Head) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Waits for queued appends, then closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#draining;
+    await this.#store.close();
+  }
+
+  #sortedLogs(): VerifiedLog[] {
+    return [...this.#logs.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  }
+
+  #log(origin: string): VerifiedLog {
+    const log = this.#logs.get(origin);
+    if (log) return log;
+    const damaged = this.#damaged.find((d) => d.origin === origin);
+    if (damaged) throw new LedgerIntegrityError(origin, damaged.problems);
+    throw new UnknownLogError(`this node holds no log ${JSON.stringify(origin)}`);
+  }
+
+  #ownLog(): VerifiedLog {
+    if (this.#closed) throw new NaosError('kernel is closed');
+    return this.#log(this.origin);
+  }
+
+  async #createOwnLog(): Promise<void> {
+    const note = await signCheckpoint({ origin: this.origin, size: 0, root: EMPTY_ROOT, extensions: [] }, this.#signer);
+    const head = { origin: this.origin, verifierKey: this.verifierKey, size: 0 };
+    await this.#store.createLog(head, { size: 0, note });
+    this.#logs.set(this.origin, await loadVerifiedLog(this.#store, head, { expectedPublicKey: this.#signer.publicKey }));
+  }
+
+  /** The clock continues after the last entry written, even if the wall clock went back. */
+  async #restoreClock(log: VerifiedLog): Promise<void> {
+    if (log.size === 0) return;
+    const [last] = await this.#store.readEntries(log.origin, log.size - 1, log.size);
+    if (last) this.#clock = decodeEntry(last).time;
+  }
+
+  async #drain(): Promise<void> {
+    // Let callers in the same tick join the first batch.
+    await Promise.resolve();
+    while (this.#pending.length > 0) {
+      const groups: PendingGroup[] = [];
+      let count = 0;
+      while (this.#pending.length > 0 && (groups.length === 0 || count + this.#pending[0]!.items.length <= this.#maxBatch)) {
+        const group = this.#pending.shift()!;
+        groups.push(group);
+        count += group.items.length;
+      }
+      await this.#commit(groups);
+    }
+    this.#draining = undefined;
+  }
+
+  /** Encodes, stages, signs and writes one batch; undoes the staging if the write fails. */
+  async #commit(groups: PendingGroup[]): Promise<void> {
+    let log: VerifiedLog;
+    try {
+      log = this.#ownLog();
+    } catch (error) {
+      for (const group of groups) group.reject(error);
+      return;
+    }
+    const start = log.size;
+    const accepted: { group: PendingGroup; results: AppendResult[] }[] = [];
+    const bytes: Uint8Array[] = [];
+    for (const group of groups) {
+      // A group that cannot be encoded (e.g. too large) fails alone, before staging.
+      try {
+        let clock = this.#clock;
+        const encoded = group.items.map((item, i) => {
+          clock = hlcTick(clock, this.#now());
+          return encodeEntry({
+            v: 1,
+            kind: item.kind,
+            author: this.nodeId,
+            seq: start + bytes.length + i,
+            time: clock,
+            payload: item.payload,
+          });
+        });
+        this.#clock = clock;
+        accepted.push({ group, results: encoded.map((b, i) => ({ index: start + bytes.length + i, id: entryId(b) })) });
+        bytes.push(...encoded);
+      } catch (error) {
+        group.reject(error instanceof TypeError ? new InvalidInputError(error.message, { cause: error }) : error);
+      }
+    }
+    if (bytes.length === 0) return;
+    try {
+      for (const b of bytes) log.tree.appendData(b);
+      const size = log.tree.size;
+      const note = await signCheckpoint({ origin: this.origin, size, root: log.tree.root(size), extensions: [] }, this.#signer);
+      await this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
+      log.commit({ size, note });
+    } catch (error) {
+      log.rollback();
+      for (const { group } of accepted) group.reject(error);
+      return;
+    }
+    for (const { group, results } of accepted) group.resolve(results);
+    this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
+  }
+
+  #emit(head: Head): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(head);
+      } catch {
+        // A failing listener must not stop the kernel or the other listeners.
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { NaosError } from '../errors.js';
+
+/**
+ * Where a node keeps the logs it holds. One interface, several adapters (IndexedDB in the
+ * browser, LevelDB in Node, memory in tests) that all pass tests/contract/ledger-store.ts.
+ *
+ * The store is deliberately dumb: it keeps bytes and refuses only what would break its
+ * own invariants (gaps, overwrites). Everything it returns is re-verified by the core
+ * (src/ledger/stored-log.ts) before use, so a damaged store is detected, not trusted.
+ */
+export interface LedgerStore {
+  /** Every log held, with its committed head. */
+  listLogs(): Promise<StoredLogHead[]>;
+
+  /**
+   * Adds a log with no entries and its first (size 0) checkpoint. Fails with
+   * StoreConflictError if the origin exists.
+   */
+  createLog(head: StoredLogHead, checkpoint: StoredCheckpoint): Promise<void>;
+
+  /**
+   * Atomically appends `entries` at positions `start`, `start + 1`, … together with the
+   * checkpoint signed over the new size, and advances the head. Either all of it is
+   * durable afterwards or none of it (also across a crash). Requires `start` to equal the
+   * stored size; otherwise StoreConflictError and nothing is written.
+   */
+  append(batch: AppendBatch): Promise<void>;
+
+  /** Entry bytes at positions [start, end), in order; stops early at the first missing one. */
+  readEntries(origin: string, start: number, end: number): Promise<Uint8Array[]>;
+
+  /** Number of entries stored for the log, whatever the head says (for integrity checks). */
+  countEntries(origin: string): Promise<number>;
+
+  /** Every checkpoint of the log, by ascending size. */
+  readCheckpoints(origin: string): Promise<StoredCheckpoint[]>;
+
+  close(): Promise<void>;
+}
+
+export interface StoredLogHead {
+  readonly origin: string;
+  /** C2SP verifier key string of the log's signing key. */
+  readonly verifierKey: string;
+  readonly size: number;
+}
+
+export interface StoredCheckpoint {
+  readonly size: number;
+  /** The signed note, exactly as signed. */
+  readonly note: string;
+}
+
+export interface AppendBatch {
+  readonly origin: string;
+  readonly start: number;
+  readonly entries: readonly Uint8Array[];
+  readonly checkpoint: StoredCheckpoint;
+}
+
+/** The store refused a write that would break append-only order. Nothing was written. */
+export class StoreConflictError extends NaosError {}
+
+/** The store itself failed (quota, I/O, closed). */
+export class StoreUnavailableError extends NaosError {}
+
+/** Validation every adapter applies before writing, so they all refuse the same things. */
+export function checkAppendBatch(batch: AppendBatch, storedSize: number | undefined): void {
+  if (storedSize === undefined) throw new StoreConflictError(`log ${batch.origin} does not exist`);
+  if (batch.start !== storedSize) {
+    throw new StoreConflictError(`log ${batch.origin} has ${storedSize} entries; cannot append at ${batch.start}`);
+  }
+  if (batch.checkpoint.size !== batch.start + batch.entries.length) {
+    throw new StoreConflictError(
+      `checkpoint size ${batch.checkpoint.size} does not cover entries ${batch.start}..${batch.start + batch.entries.length - 1}`,
+    );
+  }
+}

@@ -1,0 +1,218 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { toHex, utf8 } from '../../src/bytes.js';
+import { seedSigner } from '../../src/crypto/ed25519.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { type LedgerStore, StoreConflictError, StoreUnavailableError, type StoredCheckpoint } from '../../src/storage/ledger-store.js';
+
+/**
+ * The one acceptance suite every LedgerStore adapter passes (memory and LevelDB in Node,
+ * IndexedDB in Chromium). A harness opens the adapter over one underlying database and
+ * can edit stored bytes behind the store's back, the way an attacker with disk access
+ * would, so tamper detection is proven on every adapter.
+ */
+export interface StoreHarness {
+  /** Opens (or reopens) the store over the same underlying data. */
+  open(): Promise<LedgerStore>;
+  /** Raw edits that bypass the adapter's checks. Each opens and closes what it needs. */
+  corruptEntry(origin: string, index: number, edit: (bytes: Uint8Array) => Uint8Array): Promise<void>;
+  corruptCheckpoint(origin: string, size: number, edit: (note: string) => string): Promise<void>;
+  setHeadSize(origin: string, size: number): Promise<void>;
+  deleteEntry(origin: string, index: number): Promise<void>;
+  /** Removes everything; the next open() starts empty. */
+  destroy(): Promise<void>;
+}
+
+const ORIGIN_A = 'naos/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const ORIGIN_B = 'naos/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+const head = (origin: string) => ({ origin, verifierKey: `${origin}+00000000+AQ==`, size: 0 });
+const cp = (size: number): StoredCheckpoint => ({ size, note: `note for size ${size}\n` });
+const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+
+export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHarness): void {
+  describe(`LedgerStore contract: ${adapter}`, () => {
+    let harness: StoreHarness;
+    let store: LedgerStore;
+
+    beforeEach(async () => {
+      harness = makeHarness();
+      await harness.destroy();
+      store = await harness.open();
+      return async () => {
+        await store.close().catch(() => undefined);
+        await harness.destroy();
+      };
+    });
+
+    async function reopen(): Promise<LedgerStore> {
+      await store.close();
+      store = await harness.open();
+      return store;
+    }
+
+    it('starts empty', async () => {
+      expect(await store.listLogs()).toEqual([]);
+      expect(await store.countEntries(ORIGIN_A)).toBe(0);
+      expect(await store.readEntries(ORIGIN_A, 0, 10)).toEqual([]);
+      expect(await store.readCheckpoints(ORIGIN_A)).toEqual([]);
+    });
+
+    it('creates a log with its size-0 checkpoint, once', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      expect(await store.listLogs()).toEqual([head(ORIGIN_A)]);
+      expect(await store.readCheckpoints(ORIGIN_A)).toEqual([cp(0)]);
+      await expect(store.createLog(head(ORIGIN_A), cp(0))).rejects.toThrow(StoreConflictError);
+    });
+
+    it('appends batches in order and reads any range back', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1), bytes(2, 2)], checkpoint: cp(2) });
+      await store.append({ origin: ORIGIN_A, start: 2, entries: [bytes(3, 3, 3)], checkpoint: cp(3) });
+      expect((await store.listLogs())[0]!.size).toBe(3);
+      expect((await store.readEntries(ORIGIN_A, 0, 3)).map(toHex)).toEqual(['01', '0202', '030303']);
+      expect((await store.readEntries(ORIGIN_A, 1, 2)).map(toHex)).toEqual(['0202']);
+      expect((await store.readEntries(ORIGIN_A, 2, 99)).map(toHex)).toEqual(['030303']);
+      expect(await store.readEntries(ORIGIN_A, 3, 5)).toEqual([]);
+      expect(await store.countEntries(ORIGIN_A)).toBe(3);
+      expect(await store.readCheckpoints(ORIGIN_A)).toEqual([cp(0), cp(2), cp(3)]);
+    });
+
+    it('keeps numeric order past 9, 99 and 255 (no lexicographic keys)', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      const entries = Array.from({ length: 300 }, (_, i) => utf8(String(i)));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: entries.slice(0, 150), checkpoint: cp(150) });
+      await store.append({ origin: ORIGIN_A, start: 150, entries: entries.slice(150), checkpoint: cp(300) });
+      const back = await store.readEntries(ORIGIN_A, 0, 300);
+      expect(back.map((b) => new TextDecoder().decode(b))).toEqual(entries.map((_, i) => String(i)));
+      expect((await store.readCheckpoints(ORIGIN_A)).map((c) => c.size)).toEqual([0, 150, 300]);
+    });
+
+    it('refuses gaps, overwrites, mismatched checkpoints and unknown logs, writing nothing', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1)], checkpoint: cp(1) });
+      await expect(store.append({ origin: ORIGIN_A, start: 2, entries: [bytes(9)], checkpoint: cp(3) })).rejects.toThrow(
+        StoreConflictError,
+      );
+      await expect(store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(9)], checkpoint: cp(1) })).rejects.toThrow(
+        StoreConflictError,
+      );
+      await expect(store.append({ origin: ORIGIN_A, start: 1, entries: [bytes(9)], checkpoint: cp(5) })).rejects.toThrow(
+        StoreConflictError,
+      );
+      await expect(store.append({ origin: ORIGIN_B, start: 0, entries: [bytes(9)], checkpoint: cp(1) })).rejects.toThrow(
+        StoreConflictError,
+      );
+      expect((await store.readEntries(ORIGIN_A, 0, 9)).map(toHex)).toEqual(['01']);
+      expect((await store.readCheckpoints(ORIGIN_A)).map((c) => c.size)).toEqual([0, 1]);
+      expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 1 }]);
+    });
+
+    it('keeps logs apart', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.createLog(head(ORIGIN_B), cp(0));
+      await store.append({ origin: ORIGIN_B, start: 0, entries: [bytes(7)], checkpoint: cp(1) });
+      expect(await store.countEntries(ORIGIN_A)).toBe(0);
+      expect((await store.readEntries(ORIGIN_B, 0, 1)).map(toHex)).toEqual(['07']);
+      const logs = await store.listLogs();
+      expect(logs.map((l) => [l.origin, l.size]).sort()).toEqual([
+        [ORIGIN_A, 0],
+        [ORIGIN_B, 1],
+      ]);
+    });
+
+    it('does not alias caller buffers', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      const entry = bytes(1, 2, 3);
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [entry], checkpoint: cp(1) });
+      entry.fill(0);
+      const [read] = await store.readEntries(ORIGIN_A, 0, 1);
+      read!.fill(9);
+      expect(toHex((await store.readEntries(ORIGIN_A, 0, 1))[0]!)).toBe('010203');
+    });
+
+    it('is durable across close and reopen', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(5), bytes(6)], checkpoint: cp(2) });
+      await reopen();
+      expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 2 }]);
+      expect((await store.readEntries(ORIGIN_A, 0, 2)).map(toHex)).toEqual(['05', '06']);
+      expect(await store.readCheckpoints(ORIGIN_A)).toEqual([cp(0), cp(2)]);
+    });
+
+    it('rejects calls after close with StoreUnavailableError', async () => {
+      await store.close();
+      await expect(store.listLogs()).rejects.toThrow(StoreUnavailableError);
+    });
+
+    describe('with a kernel on top', () => {
+      const signer = seedSigner(new Uint8Array(32).fill(7));
+
+      async function kernelWithEntries(n: number): Promise<Kernel> {
+        const kernel = await Kernel.open({ store, signer, now: () => 1_700_000_000_000 });
+        for (let i = 0; i < n; i++) await kernel.append({ i });
+        return kernel;
+      }
+
+      async function reopenKernel(): Promise<Kernel> {
+        await reopen();
+        return Kernel.open({ store, signer, now: () => 1_700_000_000_000 });
+      }
+
+      it('reopens with the same entries, root and checkpoint', async () => {
+        const kernel = await kernelWithEntries(5);
+        const before = { heads: kernel.heads(), root: kernel.stateRoot(), note: kernel.checkpoint() };
+        const again = await reopenKernel();
+        expect(again.status().state).toBe('ok');
+        expect({ heads: again.heads(), root: again.stateRoot(), note: again.checkpoint() }).toEqual(before);
+        expect((await again.entries(0, 5)).map((e) => e.payload)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+      });
+
+      it('detects a flipped byte in an entry and names it', async () => {
+        const kernel = await kernelWithEntries(4);
+        await store.close();
+        await harness.corruptEntry(kernel.origin, 2, (b) => {
+          const copy = b.slice();
+          copy[copy.length - 1]! ^= 0x01;
+          return copy;
+        });
+        const again = await reopenKernel();
+        const status = again.status();
+        expect(status.state).toBe('damaged');
+        expect(status.damaged[0]!.problems.some((p) => p.where === 'entry 2')).toBe(true);
+        await expect(again.append({ refused: true })).rejects.toThrow(/failed verification/);
+        expect(again.heads()).toEqual([]);
+      });
+
+      it('detects an altered checkpoint signature', async () => {
+        const kernel = await kernelWithEntries(2);
+        await store.close();
+        await harness.corruptCheckpoint(kernel.origin, 1, (note) =>
+          note.replace(/\n— (\S+) (.)/, (_, n: string, c: string) => `\n— ${n} ${c === 'A' ? 'B' : 'A'}`),
+        );
+        const again = await reopenKernel();
+        expect(again.status().damaged[0]!.problems.some((p) => p.where === 'checkpoint 1')).toBe(true);
+      });
+
+      it('detects a head that claims fewer entries than stored, and a deleted entry', async () => {
+        const kernel = await kernelWithEntries(3);
+        await store.close();
+        await harness.setHeadSize(kernel.origin, 2);
+        let again = await reopenKernel();
+        expect(again.status().damaged[0]!.problems.some((p) => p.where === 'head')).toBe(true);
+        await store.close();
+        await harness.setHeadSize(kernel.origin, 3);
+        await harness.deleteEntry(kernel.origin, 1);
+        again = await reopenKernel();
+        expect(again.status().state).toBe('damaged');
+      });
+
+      it('leaves damaged bytes untouched (nothing is repaired or overwritten silently)', async () => {
+        const kernel = await kernelWithEntries(2);
+        await store.close();
+        await harness.corruptEntry(kernel.origin, 0, () => utf8('garbage'));
+        await reopenKernel();
+        expect(new TextDecoder().decode((await store.readEntries(kernel.origin, 0, 1))[0])).toBe('garbage');
+        expect(await store.countEntries(kernel.origin)).toBe(2);
+      });
+    });
+  });
+}
