@@ -36,6 +36,9 @@ export interface KernelOptions {
 /** The log asked for is not held by this node (or was refused as damaged). */
 export class UnknownLogError extends NaosError {}
 
+/** The kernel was closed; it takes no more appends. */
+export class KernelClosedError extends NaosError {}
+
 interface PendingGroup {
   readonly items: readonly { kind: string; payload: JsonValue }[];
   readonly resolve: (results: AppendResult[]) => void;
@@ -245,7 +248,7 @@ export class Kernel {
   }
 
   #ownLog(): VerifiedLog {
-    if (this.#closed) throw new NaosError('kernel is closed');
+    if (this.#closed) throw new KernelClosedError('kernel is closed');
     return this.#log(this.origin);
   }
 
@@ -283,7 +286,8 @@ export class Kernel {
   async #commit(groups: PendingGroup[]): Promise<void> {
     let log: VerifiedLog;
     try {
-      log = this.#ownLog();
+      // Not #ownLog(): appends queued before close() still complete.
+      log = this.#log(this.origin);
     } catch (error) {
       for (const group of groups) group.reject(error);
       return;
