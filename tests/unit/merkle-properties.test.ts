@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/bytes.js';
 import { ProofVerificationError, TreeRangeError } from '../../src/merkle/errors.js';
 import { leafHash } from '../../src/merkle/hash.js';
+import { consistencyProofLength, inclusionProofLength } from '../../src/merkle/proof-length.js';
 import { referenceConsistencyProof, referenceInclusionProof, referenceRoot } from '../../src/merkle/reference.js';
 import { MerkleTree } from '../../src/merkle/tree.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
@@ -13,16 +14,6 @@ function treeOf(leaves: readonly Uint8Array[]): MerkleTree {
   const tree = new MerkleTree();
   for (const leaf of leaves) tree.appendData(leaf);
   return tree;
-}
-
-/** RFC 9162 proof lengths, derived independently of both implementations. */
-function expectedInclusionLength(index: number, size: number): number {
-  // Bits below the point where index and size-1 diverge, plus the ones above it in index.
-  let inner = 0;
-  for (let x = index ^ (size - 1); x > 0; x >>>= 1) inner++;
-  let border = 0;
-  for (let x = index >>> inner; x > 0; x >>>= 1) border += x & 1;
-  return inner + border;
 }
 
 describe('MerkleTree against the naive RFC 9162 reference', () => {
@@ -45,7 +36,7 @@ describe('MerkleTree against the naive RFC 9162 reference', () => {
         for (let m = 0; m < n; m++) {
           const proof = tree.inclusionProof(m, n);
           expect(proof.map(toHex)).toEqual(referenceInclusionProof(m, leaves.slice(0, n)).map(toHex));
-          expect(proof.length).toBe(expectedInclusionLength(m, n));
+          expect(proof.length).toBe(inclusionProofLength(m, n));
           verifyInclusion(m, n, leafHash(leaves[m]!), proof, tree.root(n));
         }
       }),
@@ -60,6 +51,7 @@ describe('MerkleTree against the naive RFC 9162 reference', () => {
         for (let m = 1; m <= n; m++) {
           const proof = tree.consistencyProof(m, n);
           expect(proof.map(toHex)).toEqual(referenceConsistencyProof(m, leaves).map(toHex));
+          expect(proof.length).toBe(consistencyProofLength(m, n));
           verifyConsistency(m, n, tree.root(m), tree.root(n), proof);
         }
       }),
