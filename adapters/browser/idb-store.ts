@@ -1,0 +1,204 @@
+import { asError, InvalidInputError, NaosError } from '../../src/errors.js';
+import {
+  type AppendBatch,
+  checkAppendBatch,
+  type LedgerStore,
+  StoreConflictError,
+  StoreUnavailableError,
+  type StoredCheckpoint,
+  type StoredLogHead,
+} from '../../src/storage/ledger-store.js';
+import { logKeyRange, type NodeDb, openNodeDb } from './node-db.js';
+
+export interface IdbLedgerStoreOptions {
+  /**
+   * Transaction durability of appends. `strict` (the default) resolves only once the
+   * batch is flushed to disk, so a signed checkpoint the kernel has reported survives a
+   * power cut; `relaxed` trades that for speed (still atomic across tab crashes).
+   */
+  readonly durability?: 'strict' | 'relaxed';
+}
+
+interface ConnectionState {
+  /** Why calls are refused, once the connection is closed. */
+  closedBecause?: string;
+}
+
+/** Head record sizes that cannot be real (tampered records) read as this, which no log has. */
+const INVALID_SIZE = -1;
+
+/**
+ * LedgerStore over IndexedDB (the slot database described in node-db.ts). Each append is
+ * one readwrite transaction that reads the head, checks the batch, and writes entries,
+ * checkpoint and head together, so IndexedDB's atomic commit gives all-or-nothing
+ * batches across crashes. Entries and checkpoints are written with `add`, so even a
+ * head that was tampered to a smaller size cannot make an append overwrite old bytes.
+ *
+ * Reads return what is stored without judging it (the core verifies), except that a
+ * record of the wrong type is handed on as something the core will reject — never as
+ * an exception that would stop the node from reporting the damage.
+ */
+export class IdbLedgerStore implements LedgerStore {
+  readonly name: string;
+  readonly #db: NodeDb;
+  readonly #durability: 'strict' | 'relaxed';
+  readonly #state: ConnectionState;
+
+  private constructor(name: string, db: NodeDb, options: IdbLedgerStoreOptions, state: ConnectionState) {
+    this.name = name;
+    this.#db = db;
+    this.#state = state;
+    this.#durability = options.durability ?? 'strict';
+  }
+
+  /** Opens the slot database `name` (e.g. `naos-node-0`), creating it if needed. */
+  static async open(name: string, options: IdbLedgerStoreOptions = {}): Promise<IdbLedgerStore> {
+    // The connection can be closed from outside (another tab deleting the database, the
+    // browser dropping it) before the store object exists, so the state comes first.
+    const state: ConnectionState = {};
+    const db = await openNodeDb(name, {
+      onVersionChange: () => (state.closedBecause ??= 'another connection is deleting or upgrading the database'),
+      onTerminated: () => (state.closedBecause ??= 'the browser closed the database connection'),
+    });
+    return new IdbLedgerStore(name, db, options, state);
+  }
+
+  listLogs(): Promise<StoredLogHead[]> {
+    return this.#run('listLogs', async () => {
+      const heads: StoredLogHead[] = [];
+      let cursor = await this.#db.transaction('heads').store.openCursor();
+      while (cursor) {
+        heads.push(readHead(cursor.key, cursor.value));
+        cursor = await cursor.continue();
+      }
+      return heads;
+    });
+  }
+
+  createLog(head: StoredLogHead, checkpoint: StoredCheckpoint): Promise<void> {
+    return this.#run('createLog', async () => {
+      if (head.size !== 0 || checkpoint.size !== 0) throw new StoreConflictError('a new log starts at size 0');
+      const tx = this.#db.transaction(['heads', 'checkpoints'], 'readwrite', { durability: this.#durability });
+      await Promise.all([
+        tx.objectStore('heads').add({ origin: head.origin, verifierKey: head.verifierKey, size: 0 }),
+        tx.objectStore('checkpoints').add({ size: 0, note: checkpoint.note }, [head.origin, 0]),
+        tx.done,
+      ]).catch((error: unknown) => {
+        throw isConstraintError(error) ? new StoreConflictError(`log ${head.origin} already exists`, { cause: error }) : error;
+      });
+    });
+  }
+
+  append(batch: AppendBatch): Promise<void> {
+    return this.#run('append', async () => {
+      if (!batch.entries.every((entry) => entry instanceof Uint8Array)) throw new InvalidInputError('batch entries must be Uint8Arrays');
+      const tx = this.#db.transaction(['heads', 'entries', 'checkpoints'], 'readwrite', { durability: this.#durability });
+      const stored = await tx.objectStore('heads').get(batch.origin);
+      const head = stored === undefined ? undefined : readHead(batch.origin, stored);
+      try {
+        checkAppendBatch(batch, head?.size);
+      } catch (error) {
+        tx.abort();
+        await tx.done.catch(() => undefined);
+        throw error;
+      }
+      const entries = tx.objectStore('entries');
+      // All requests are issued before the first await so the transaction stays active;
+      // awaiting them together also observes every rejection (no unhandled ones).
+      const writes: Promise<unknown>[] = batch.entries.map((bytes, i) => entries.add(bytes.slice(), [batch.origin, batch.start + i]));
+      writes.push(
+        tx
+          .objectStore('checkpoints')
+          .add({ size: batch.checkpoint.size, note: batch.checkpoint.note }, [batch.origin, batch.checkpoint.size]),
+      );
+      writes.push(tx.objectStore('heads').put({ origin: batch.origin, verifierKey: head!.verifierKey, size: batch.checkpoint.size }));
+      await Promise.all([...writes, tx.done]).catch((error: unknown) => {
+        throw isConstraintError(error)
+          ? new StoreConflictError(`log ${batch.origin} already holds a record at ${batch.start}..${batch.checkpoint.size}`, {
+              cause: error,
+            })
+          : error;
+      });
+    });
+  }
+
+  readEntries(origin: string, start: number, end: number): Promise<Uint8Array[]> {
+    return this.#run('readEntries', async () => {
+      assertPosition(start, 'start');
+      assertPosition(end, 'end');
+      if (!(end > start)) return [];
+      const range = IDBKeyRange.bound([origin, start], [origin, end], false, true);
+      const tx = this.#db.transaction('entries');
+      const [keys, values] = await Promise.all([tx.store.getAllKeys(range), tx.store.getAll(range), tx.done]);
+      const out: Uint8Array[] = [];
+      // Stop at the first gap: positions must be start, start + 1, … with nothing missing.
+      for (let i = 0; i < keys.length && keys[i]![1] === start + i; i++) out.push(readBytes(values[i]));
+      return out;
+    });
+  }
+
+  countEntries(origin: string): Promise<number> {
+    return this.#run('countEntries', () => this.#db.count('entries', logKeyRange(origin)));
+  }
+
+  readCheckpoints(origin: string): Promise<StoredCheckpoint[]> {
+    return this.#run('readCheckpoints', async () => {
+      const tx = this.#db.transaction('checkpoints');
+      const [keys, values] = await Promise.all([tx.store.getAllKeys(logKeyRange(origin)), tx.store.getAll(logKeyRange(origin)), tx.done]);
+      return keys.map((key, i) => readCheckpoint(key[1], values[i]));
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#state.closedBecause === undefined) {
+      this.#state.closedBecause = 'the store is closed';
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  async #run<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    if (this.#state.closedBecause !== undefined) {
+      throw new StoreUnavailableError(`${operation} on IndexedDB ${this.name}: ${this.#state.closedBecause}`);
+    }
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof NaosError || error instanceof TypeError || error instanceof RangeError) throw error;
+      const cause = asError(error);
+      const why = this.#state.closedBecause ?? `${cause.name}: ${cause.message}`;
+      throw new StoreUnavailableError(`${operation} on IndexedDB ${this.name} failed: ${why}`, { cause });
+    }
+  }
+}
+
+function isConstraintError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'ConstraintError';
+}
+
+function assertPosition(value: number, what: string): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${what} must be a number, got ${String(value)}`);
+}
+
+function readHead(origin: string, value: unknown): StoredLogHead {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Partial<Record<keyof StoredLogHead, unknown>>;
+  return {
+    origin,
+    verifierKey: typeof record.verifierKey === 'string' ? record.verifierKey : '',
+    size: Number.isSafeInteger(record.size) && (record.size as number) >= 0 ? (record.size as number) : INVALID_SIZE,
+  };
+}
+
+function readCheckpoint(size: number, value: unknown): StoredCheckpoint {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Partial<Record<keyof StoredCheckpoint, unknown>>;
+  // The key is where the checkpoint is filed; a record whose own size disagrees is
+  // handed on with its note, and the signature check reports the mismatch.
+  return { size, note: typeof record.note === 'string' ? record.note : '' };
+}
+
+/** A stored value that is not bytes (a tampered record) becomes empty bytes, which never decode as an entry. */
+function readBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  return new Uint8Array(0);
+}
