@@ -1,14 +1,15 @@
 import { bytesEqual, toHex, utf8 } from '../bytes.js';
 import type { Signer } from '../crypto/ed25519.js';
 import { asError, InvalidInputError, NaosError } from '../errors.js';
-import { logOrigin, nodeIdFromPublicKey } from '../identity/node-id.js';
+import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
 import { formatCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
 import { decodeEntry, encodeEntry, entryId } from '../ledger/entry.js';
 import { type Hlc, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
 import { LedgerIntegrityError } from '../ledger/integrity.js';
 import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
 import { formatVerifierKey, makeVerifier } from '../ledger/note.js';
-import { loadVerifiedLog, type VerifiedLog } from '../ledger/verified-log.js';
+import { type LogBatch, planBatch, stageBatch } from '../ledger/log-batch.js';
+import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
 import { MerkleTree } from '../merkle/tree.js';
 import type { LedgerStore } from '../storage/ledger-store.js';
@@ -22,6 +23,21 @@ import type {
   InclusionProofView,
   KernelStatus,
 } from './api.js';
+
+/** One held log as peers see it. */
+export interface LogAdvert {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly size: number;
+  readonly checkpoint: string;
+}
+
+export type ApplyOutcome =
+  | { readonly status: 'applied'; readonly size: number }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'gap'; readonly have: number }
+  /** The log is held but damaged locally; it is not extended until repaired. */
+  | { readonly status: 'refused-damaged' };
 
 export interface KernelOptions {
   readonly store: LedgerStore;
@@ -46,6 +62,8 @@ interface PendingGroup {
 }
 
 const KIND_DEFAULT = 'data';
+/** Most entries readBatch puts in one batch (the sync message limit). */
+const MAX_BATCH_ENTRIES = 50_000;
 
 /**
  * A node's kernel: its identity, the logs it holds (verified on open), and appends to
@@ -66,6 +84,8 @@ export class Kernel {
   readonly #listeners = new Set<(head: Head) => void>();
   readonly #pending: PendingGroup[] = [];
   #draining: Promise<void> | undefined;
+  /** Tail of the operation chain of each log: appends and replication of one log never interleave. */
+  readonly #locks = new Map<string, Promise<unknown>>();
   #clock: Hlc = HLC_ZERO;
   #closed = false;
 
@@ -153,7 +173,91 @@ export class Kernel {
 
   /** The latest signed checkpoint note of a log (the node's own by default). */
   checkpoint(origin: string = this.origin): string {
-    return this.#log(origin).latestCheckpoint.note;
+    const latest = this.#log(origin).latestCheckpoint;
+    if (!latest) throw new UnknownLogError(`no checkpoint held for ${origin} yet`);
+    return latest.note;
+  }
+
+  /** Every held log with its verifier key and latest signed checkpoint, for peers. */
+  adverts(): LogAdvert[] {
+    return this.#sortedLogs().flatMap((log) => {
+      const latest = log.latestCheckpoint;
+      return latest ? [{ origin: log.origin, verifierKey: log.verifierKey, size: log.size, checkpoint: latest.note }] : [];
+    });
+  }
+
+  /**
+   * A run of entries of a held log from `start`, ending at a size where a signed
+   * checkpoint is held, with that checkpoint and a consistency proof from `start`.
+   * Takes whole checkpoint intervals while they fit in `budgetBytes` (at least one).
+   * Undefined if the log is not held or holds nothing past `start`.
+   */
+  async readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined> {
+    const log = this.#logs.get(origin);
+    if (!log || !Number.isSafeInteger(start) || start < 0 || start >= log.size) return undefined;
+    const ends = log.checkpoints.map((c) => c.size).filter((size) => size > start && size <= log.size);
+    if (ends.length === 0) return undefined;
+    // Read up to the last checkpoint within reach, then keep the longest prefix that
+    // ends at a checkpoint and fits the budget.
+    const reach = ends.filter((end) => end - start <= MAX_BATCH_ENTRIES);
+    const readTo = reach.length > 0 ? reach[reach.length - 1]! : ends[0]!;
+    const entries = await this.readEntryBytes(start, readTo, origin);
+    let end = ends[0]!;
+    let bytes = 0;
+    let cursor = start;
+    for (const candidate of ends) {
+      if (candidate > readTo) break;
+      for (; cursor < candidate; cursor++) bytes += entries[cursor - start]!.length;
+      if (bytes > budgetBytes && candidate !== ends[0]) break;
+      end = candidate;
+    }
+    return {
+      origin,
+      verifierKey: log.verifierKey,
+      start,
+      entries: entries.slice(0, end - start),
+      checkpoint: log.checkpoints.find((c) => c.size === end)!.note,
+      proof: start > 0 ? log.tree.consistencyProof(start, end) : [],
+    };
+  }
+
+  /**
+   * Verifies a batch of any log (see src/ledger/log-batch.ts) and stores what is new.
+   * Refuses bad batches with BatchRejectedError; never stores part of a batch.
+   */
+  applyBatch(batch: LogBatch): Promise<ApplyOutcome> {
+    return this.#exclusive(batch.origin, async () => {
+      if (this.#closed) throw new KernelClosedError('kernel is closed');
+      if (this.#damaged.some((d) => d.origin === batch.origin)) {
+        return { status: 'refused-damaged' as const };
+      }
+      let log = this.#logs.get(batch.origin);
+      const plan = await planBatch(log, batch);
+      if (plan.status !== 'append') return plan;
+      if (!log) {
+        const head = { origin: batch.origin, verifierKey: batch.verifierKey, size: 0 };
+        await this.#store.createLog(head);
+        log = new VerifiedLog(batch.origin, nodeIdOfOrigin(batch.origin)!, plan.verifier, batch.verifierKey, new MerkleTree(), []);
+        this.#logs.set(batch.origin, log);
+      }
+      stageBatch(log, batch, plan);
+      const end = batch.start + batch.entries.length;
+      const checkpoint = { size: end, note: batch.checkpoint };
+      try {
+        await this.#store.append({
+          origin: batch.origin,
+          start: plan.from,
+          entries: batch.entries.slice(plan.from - batch.start),
+          checkpoint,
+        });
+      } catch (error) {
+        log.rollback();
+        throw error;
+      }
+      log.commit(checkpoint);
+      this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) });
+      return { status: 'applied' as const, size: end };
+    });
   }
 
   checkpoints(origin: string = this.origin): { size: number; note: string }[] {
@@ -277,7 +381,7 @@ export class Kernel {
         groups.push(group);
         count += group.items.length;
       }
-      await this.#commit(groups);
+      await this.#exclusive(this.origin, () => this.#commit(groups));
     }
     this.#draining = undefined;
   }
@@ -331,6 +435,17 @@ export class Kernel {
     }
     for (const { group, results } of accepted) group.resolve(results);
     this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
+  }
+
+  #exclusive<T>(origin: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(origin) ?? Promise.resolve();
+    const run = previous.then(action, action);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(origin, tail);
+    void tail.then(() => {
+      if (this.#locks.get(origin) === tail) this.#locks.delete(origin);
+    });
+    return run;
   }
 
   #emit(head: Head): void {

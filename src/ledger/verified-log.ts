@@ -37,8 +37,9 @@ export class VerifiedLog {
     return this.#size;
   }
 
-  get latestCheckpoint(): StoredCheckpoint {
-    return this.#checkpoints[this.#checkpoints.length - 1]!;
+  /** The newest signed checkpoint; undefined only for a replica that holds no entries yet. */
+  get latestCheckpoint(): StoredCheckpoint | undefined {
+    return this.#checkpoints[this.#checkpoints.length - 1];
   }
 
   get checkpoints(): readonly StoredCheckpoint[] {
@@ -126,8 +127,9 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
     if (checkpoint.size <= previous) report(where, `out of order after checkpoint ${previous}`);
     previous = checkpoint.size;
   }
-  if (stored.length === 0) report('checkpoints', 'log has no checkpoint');
-  else if (stored[0]!.size !== 0) report('checkpoints', `first checkpoint is at size ${stored[0]!.size}, want 0`);
+  // A node's own log starts with a checkpoint at size 0; a replica starts wherever its
+  // first received batch ended. Either way every stored entry must be under a checkpoint.
+  if (stored.length === 0 && head.size > 0) report('checkpoints', `log has ${head.size} entries but no checkpoint`);
   const emptyRoot = roots.get(0);
   if (emptyRoot && !bytesEqual(emptyRoot, EMPTY_ROOT)) report('checkpoint 0', 'root is not the empty-tree root');
   const latest = stored[stored.length - 1];

@@ -13,10 +13,11 @@ export interface LedgerStore {
   listLogs(): Promise<StoredLogHead[]>;
 
   /**
-   * Adds a log with no entries and its first (size 0) checkpoint. Fails with
-   * StoreConflictError if the origin exists.
+   * Adds a log with no entries — for the node's own log with its first (size 0)
+   * checkpoint, for a replica without one. Fails with StoreConflictError if the origin
+   * exists.
    */
-  createLog(head: StoredLogHead, checkpoint: StoredCheckpoint): Promise<void>;
+  createLog(head: StoredLogHead, checkpoint?: StoredCheckpoint): Promise<void>;
 
   /**
    * Atomically appends `entries` at positions `start`, `start + 1`, … together with the

@@ -32,11 +32,11 @@ export class MemoryLedgerStore implements LedgerStore {
     return this.#run(() => [...this.#logs.values()].map((log) => ({ ...log.head })));
   }
 
-  createLog(head: StoredLogHead, checkpoint: StoredCheckpoint): Promise<void> {
+  createLog(head: StoredLogHead, checkpoint?: StoredCheckpoint): Promise<void> {
     return this.#run(() => {
       if (this.#logs.has(head.origin)) throw new StoreConflictError(`log ${head.origin} already exists`);
-      if (head.size !== 0 || checkpoint.size !== 0) throw new StoreConflictError('a new log starts at size 0');
-      this.#logs.set(head.origin, { head: { ...head }, entries: [], checkpoints: [{ ...checkpoint }] });
+      if (head.size !== 0 || (checkpoint && checkpoint.size !== 0)) throw new StoreConflictError('a new log starts at size 0');
+      this.#logs.set(head.origin, { head: { ...head }, entries: [], checkpoints: checkpoint ? [{ ...checkpoint }] : [] });
     });
   }
 

@@ -1,0 +1,151 @@
+import { bytesEqual, toHex } from '../bytes.js';
+import { NaosError } from '../errors.js';
+import { nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
+import { leafHash } from '../merkle/hash.js';
+import { verifyConsistency } from '../merkle/verify.js';
+import { type Checkpoint, openCheckpoint } from './checkpoint.js';
+import { decodeEntry } from './entry.js';
+import { type NoteVerifier, parseVerifierKey } from './note.js';
+import type { VerifiedLog } from './verified-log.js';
+
+/**
+ * Checking a batch of another node's log before it is stored (F8). A batch is accepted
+ * only if its checkpoint is signed by the log's own key, every entry decodes canonically
+ * as that author's entry at its position, the Merkle root over what we already hold plus
+ * the new entries equals the signed root, and the consistency proof from the batch start
+ * to its end verifies. Anything else is refused with a reason that names what failed.
+ */
+
+/** A run of one log's entries with the signed checkpoint at its end — what replication moves. */
+export interface LogBatch {
+  readonly origin: string;
+  /** Verifier key string of the log (self-certifying: the origin names the key's hash). */
+  readonly verifierKey: string;
+  readonly start: number;
+  readonly entries: readonly Uint8Array[];
+  /** Signed checkpoint note at size start + entries.length. */
+  readonly checkpoint: string;
+  /** Consistency proof from size `start` to the checkpoint's size (empty when start is 0). */
+  readonly proof: readonly Uint8Array[];
+}
+
+export type BatchRejection =
+  /** The verifier key is malformed, names another log, or differs from the one we hold. */
+  | 'bad-key'
+  /** The checkpoint note is malformed, not signed by the log key, or at the wrong size. */
+  | 'bad-checkpoint'
+  /** An entry is malformed, non-canonical, by another author, or at the wrong position. */
+  | 'bad-entry'
+  /** The entries do not produce the signed root. */
+  | 'root-mismatch'
+  /** The consistency proof does not verify. */
+  | 'bad-proof'
+  /** The signed checkpoint contradicts one we hold: the author signed two histories (F11). */
+  | 'fork';
+
+export class BatchRejectedError extends NaosError {
+  constructor(
+    readonly reason: BatchRejection,
+    readonly origin: string,
+    message: string,
+  ) {
+    super(`batch of ${origin} refused (${reason}): ${message}`);
+  }
+}
+
+/** What to do with a batch once its signature and entries check out. */
+export type BatchPlan =
+  | { readonly status: 'append'; readonly checkpoint: Checkpoint; readonly verifier: NoteVerifier; readonly from: number }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'gap'; readonly have: number };
+
+/**
+ * Checks everything about a batch that does not need the log's tree to change: key,
+ * signature, entries, and — for the part we already hold — agreement with our copy.
+ * `log` is our verified copy, or undefined if we hold none yet.
+ */
+export async function planBatch(log: VerifiedLog | undefined, batch: LogBatch): Promise<BatchPlan> {
+  const { origin } = batch;
+  const reject = (reason: BatchRejection, message: string): never => {
+    throw new BatchRejectedError(reason, origin, message);
+  };
+  let verifier: NoteVerifier;
+  try {
+    verifier = parseVerifierKey(batch.verifierKey);
+  } catch (error) {
+    return reject('bad-key', (error as Error).message);
+  }
+  const author = nodeIdOfOrigin(origin);
+  if (verifier.name !== origin) reject('bad-key', `verifier key names ${verifier.name}`);
+  if (author === undefined || author !== nodeIdFromPublicKey(verifier.publicKey)) reject('bad-key', 'origin does not name the key');
+  if (log && log.verifierKey !== batch.verifierKey) reject('bad-key', 'verifier key differs from the one held for this log');
+
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = await openCheckpoint(batch.checkpoint, verifier);
+  } catch (error) {
+    return reject('bad-checkpoint', (error as Error).message);
+  }
+  const end = batch.start + batch.entries.length;
+  if (checkpoint.size !== end) reject('bad-checkpoint', `checkpoint is at size ${checkpoint.size}, batch ends at ${end}`);
+  if (batch.entries.length === 0) reject('bad-checkpoint', 'batch has no entries');
+  batch.entries.forEach((bytes, i) => {
+    try {
+      const entry = decodeEntry(bytes);
+      if (entry.author !== author) reject('bad-entry', `entry ${batch.start + i} is by ${entry.author}`);
+      if (entry.seq !== batch.start + i) reject('bad-entry', `entry ${batch.start + i} has seq ${entry.seq}`);
+    } catch (error) {
+      if (error instanceof BatchRejectedError) throw error;
+      reject('bad-entry', `entry ${batch.start + i}: ${(error as Error).message}`);
+    }
+  });
+
+  const held = log?.size ?? 0;
+  if (batch.start > held) return { status: 'gap', have: held };
+  // The part we already hold must be identical; otherwise the author signed two histories.
+  const overlapEnd = Math.min(end, held);
+  for (let i = batch.start; i < overlapEnd; i++) {
+    if (!bytesEqual(leafHash(batch.entries[i - batch.start]!), log!.tree.leafHash(i))) {
+      reject('fork', `entry ${i} differs from the copy held (signed at size ${end})`);
+    }
+  }
+  if (end <= held) {
+    if (!bytesEqual(log!.root(end), checkpoint.root)) {
+      reject('fork', `checkpoint at size ${end} has root ${toHex(checkpoint.root)}, held copy has ${toHex(log!.root(end))}`);
+    }
+    return { status: 'duplicate' };
+  }
+  return { status: 'append', checkpoint, verifier, from: held };
+}
+
+/**
+ * Stages the new entries of an `append` plan into the log's tree and checks the signed
+ * root and the consistency proof. On any failure the staging is undone and the batch
+ * refused; on success the caller stores it and then commits the log.
+ */
+export function stageBatch(log: VerifiedLog, batch: LogBatch, plan: Extract<BatchPlan, { status: 'append' }>): void {
+  const end = batch.start + batch.entries.length;
+  try {
+    for (let i = plan.from; i < end; i++) log.tree.appendData(batch.entries[i - batch.start]!);
+    const root = log.tree.root(end);
+    if (!bytesEqual(root, plan.checkpoint.root)) {
+      throw new BatchRejectedError(
+        'root-mismatch',
+        batch.origin,
+        `entries give root ${toHex(root)}, checkpoint signs ${toHex(plan.checkpoint.root)}`,
+      );
+    }
+    if (batch.start > 0) {
+      try {
+        verifyConsistency(batch.start, end, log.tree.root(batch.start), plan.checkpoint.root, batch.proof);
+      } catch (error) {
+        throw new BatchRejectedError('bad-proof', batch.origin, (error as Error).message);
+      }
+    } else if (batch.proof.length > 0) {
+      throw new BatchRejectedError('bad-proof', batch.origin, 'a batch from size 0 carries no consistency proof');
+    }
+  } catch (error) {
+    log.rollback();
+    throw error;
+  }
+}
