@@ -62,9 +62,11 @@ export function formatVerifierKey(verifier: NoteVerifier): string {
 /** Parses `name+keyhash+keydata`; refuses unknown key types and a key hash that does not match. */
 export function parseVerifierKey(text: string): NoteVerifier {
   if (typeof text !== 'string') throw new TypeError(`verifier key must be a string, got ${typeof text}`);
-  const parts = text.split('+');
-  if (parts.length !== 3) throw new NoteFormatError(`verifier key must be name+keyhash+keydata, got ${JSON.stringify(text.slice(0, 120))}`);
-  const [name, hash, data] = parts as [string, string, string];
+  // Split at the first two '+' only: the base64 key data may itself contain '+'.
+  const first = text.indexOf('+');
+  const second = first < 0 ? -1 : text.indexOf('+', first + 1);
+  if (second < 0) throw new NoteFormatError(`verifier key must be name+keyhash+keydata, got ${JSON.stringify(text.slice(0, 120))}`);
+  const [name, hash, data] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   checkKeyName(name, (m) => new NoteFormatError(m));
   if (!/^[0-9a-f]{8}$/.test(hash))
     throw new NoteFormatError(`verifier key hash must be 8 lower-case hex digits, got ${JSON.stringify(hash)}`);
