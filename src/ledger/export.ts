@@ -1,0 +1,447 @@
+import { fromBase64, fromHex, toBase64, toHex } from '../bytes.js';
+import { InvalidInputError, NaosError } from '../errors.js';
+import { nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
+import { ProofVerificationError } from '../merkle/errors.js';
+import { leafHash } from '../merkle/hash.js';
+import { MerkleTree } from '../merkle/tree.js';
+import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
+import type { StoredCheckpoint } from '../storage/ledger-store.js';
+import { CheckpointFormatError, openCheckpoint } from './checkpoint.js';
+import { decodeEntry, EntryDecodeError } from './entry.js';
+import { NoteFormatError, NoteVerificationError, type NoteVerifier, parseVerifierKey } from './note.js';
+
+/**
+ * The ledger export (docs/EXPORT.md): everything needed to check a node's logs offline,
+ * with nothing but this file and the standards it follows.
+ *
+ *   { format: "naos-ledger-export/1",
+ *     logs: [{ origin, verifierKey,
+ *              entries:     [base64 of entry bytes, by index],
+ *              checkpoints: [{ size, note }]               signed C2SP notes, ascending size,
+ *              inclusion:   [{ index, size, proof: [hex] }] one per entry, at the latest checkpoint,
+ *              consistency: [{ size1, size2, proof: [hex] }] between successive checkpoints, size1 > 0 }] }
+ *
+ * Roots are never given separately: the only trusted roots are the ones inside notes
+ * whose signature verifies against the log's verifier key.
+ */
+
+export const EXPORT_FORMAT = 'naos-ledger-export/1';
+
+export interface LedgerExport {
+  readonly format: typeof EXPORT_FORMAT;
+  readonly logs: readonly LogExport[];
+}
+
+export interface LogExport {
+  readonly origin: string;
+  /** C2SP verifier key string: name+keyhash+base64(0x01 ‖ public key). */
+  readonly verifierKey: string;
+  /** Entry bytes, standard base64, in log order. */
+  readonly entries: readonly string[];
+  readonly checkpoints: readonly StoredCheckpoint[];
+  readonly inclusion: readonly InclusionRecord[];
+  readonly consistency: readonly ConsistencyRecord[];
+}
+
+export interface InclusionRecord {
+  readonly index: number;
+  readonly size: number;
+  /** RFC 9162 inclusion path, leaf side first, lower-case hex. */
+  readonly proof: readonly string[];
+}
+
+export interface ConsistencyRecord {
+  readonly size1: number;
+  readonly size2: number;
+  /** RFC 9162 consistency proof, lower-case hex. */
+  readonly proof: readonly string[];
+}
+
+/** What buildExport needs of one log. */
+export interface LogExportInput {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly entries: readonly Uint8Array[];
+  readonly checkpoints: readonly StoredCheckpoint[];
+}
+
+/** The part of a kernel an export reads (a Kernel satisfies it). */
+export interface ExportableNode {
+  readonly origin: string;
+  readonly verifierKey: string;
+  checkpoints(origin?: string): { size: number; note: string }[];
+  readEntryBytes(start: number, end: number, origin?: string): Promise<Uint8Array[]>;
+}
+
+/** The value given to verifyExport is not an export (wrong JSON shape or format tag). */
+export class ExportFormatError extends InvalidInputError {}
+
+/** buildExport was given logs it cannot export (e.g. entries the latest checkpoint does not cover). */
+export class ExportBuildError extends NaosError {}
+
+export interface ExportCheck {
+  /** What was checked, e.g. `naos/abc…: checkpoint signatures`. */
+  readonly name: string;
+  readonly ok: boolean;
+  /** Why it passed or, on failure, the first things found wrong. */
+  readonly detail: string;
+}
+
+export interface ExportReport {
+  readonly ok: boolean;
+  readonly checks: readonly ExportCheck[];
+}
+
+/** Reads the node's own log, entry bytes re-checked against its verified tree. */
+export async function readLogForExport(node: ExportableNode): Promise<LogExportInput> {
+  const checkpoints = node.checkpoints(node.origin);
+  const size = checkpoints[checkpoints.length - 1]?.size ?? 0;
+  return { origin: node.origin, verifierKey: node.verifierKey, entries: await node.readEntryBytes(0, size, node.origin), checkpoints };
+}
+
+/**
+ * Builds the export of sealed logs: each log's latest checkpoint must cover exactly its
+ * entries. Proofs are computed here from the entries, so the export is self-contained.
+ */
+export function buildExport(logs: readonly LogExportInput[]): LedgerExport {
+  return { format: EXPORT_FORMAT, logs: logs.map(buildLogExport) };
+}
+
+function buildLogExport(log: LogExportInput): LogExport {
+  const latest = log.checkpoints[log.checkpoints.length - 1];
+  if (!latest) throw new ExportBuildError(`log ${log.origin} has no checkpoint to export`);
+  if (latest.size !== log.entries.length) {
+    throw new ExportBuildError(`log ${log.origin}: latest checkpoint covers ${latest.size} entries, but ${log.entries.length} were given`);
+  }
+  const tree = new MerkleTree();
+  for (const bytes of log.entries) tree.appendData(bytes);
+  const consistency: ConsistencyRecord[] = [];
+  log.checkpoints.forEach((checkpoint, i) => {
+    const previous = log.checkpoints[i - 1];
+    if (previous && previous.size > 0) {
+      consistency.push({
+        size1: previous.size,
+        size2: checkpoint.size,
+        proof: tree.consistencyProof(previous.size, checkpoint.size).map(toHex),
+      });
+    }
+  });
+  return {
+    origin: log.origin,
+    verifierKey: log.verifierKey,
+    entries: log.entries.map(toBase64),
+    checkpoints: log.checkpoints.map((c) => ({ size: c.size, note: c.note })),
+    inclusion: log.entries.map((_, index) => ({ index, size: latest.size, proof: tree.inclusionProof(index, latest.size).map(toHex) })),
+    consistency,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing: the JSON shape only. Anything about content (encodings, signatures, hashes) is
+// a verification check, so a tampered export reports what failed rather than "bad input".
+
+/** Checks that `value` has the export's JSON shape; throws ExportFormatError naming the first wrong part. */
+export function parseExport(value: unknown): LedgerExport {
+  const top = expectObject(value, '$', ['format', 'logs']);
+  if (top['format'] !== EXPORT_FORMAT) {
+    throw new ExportFormatError(`$.format must be ${JSON.stringify(EXPORT_FORMAT)}, got ${preview(top['format'])}`);
+  }
+  const logs = expectArray(top['logs'], '$.logs').map((item, i): LogExport => {
+    const path = `$.logs[${i}]`;
+    const log = expectObject(item, path, ['origin', 'verifierKey', 'entries', 'checkpoints', 'inclusion', 'consistency']);
+    return {
+      origin: expectString(log['origin'], `${path}.origin`),
+      verifierKey: expectString(log['verifierKey'], `${path}.verifierKey`),
+      entries: expectArray(log['entries'], `${path}.entries`).map((e, j) => expectString(e, `${path}.entries[${j}]`)),
+      checkpoints: expectArray(log['checkpoints'], `${path}.checkpoints`).map((c, j) => {
+        const at = `${path}.checkpoints[${j}]`;
+        const checkpoint = expectObject(c, at, ['size', 'note']);
+        return { size: expectCount(checkpoint['size'], `${at}.size`), note: expectString(checkpoint['note'], `${at}.note`) };
+      }),
+      inclusion: expectArray(log['inclusion'], `${path}.inclusion`).map((p, j) => {
+        const at = `${path}.inclusion[${j}]`;
+        const proof = expectObject(p, at, ['index', 'size', 'proof']);
+        return {
+          index: expectCount(proof['index'], `${at}.index`),
+          size: expectCount(proof['size'], `${at}.size`),
+          proof: expectHashes(proof['proof'], at),
+        };
+      }),
+      consistency: expectArray(log['consistency'], `${path}.consistency`).map((p, j) => {
+        const at = `${path}.consistency[${j}]`;
+        const proof = expectObject(p, at, ['size1', 'size2', 'proof']);
+        return {
+          size1: expectCount(proof['size1'], `${at}.size1`),
+          size2: expectCount(proof['size2'], `${at}.size2`),
+          proof: expectHashes(proof['proof'], at),
+        };
+      }),
+    };
+  });
+  return { format: EXPORT_FORMAT, logs };
+}
+
+function preview(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function expectObject(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ExportFormatError(`${path} must be an object, got ${Array.isArray(value) ? 'an array' : preview(value)}`);
+  }
+  const object = value as Record<string, unknown>;
+  for (const key of keys) if (!Object.hasOwn(object, key)) throw new ExportFormatError(`${path}.${key} is missing`);
+  const unknown = Object.keys(object).filter((key) => !keys.includes(key));
+  if (unknown.length > 0) throw new ExportFormatError(`${path} has unknown field ${JSON.stringify(unknown[0])} (format ${EXPORT_FORMAT})`);
+  return object;
+}
+
+function expectArray(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new ExportFormatError(`${path} must be an array, got ${preview(value)}`);
+  return value;
+}
+
+function expectString(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw new ExportFormatError(`${path} must be a string, got ${preview(value)}`);
+  return value;
+}
+
+function expectCount(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ExportFormatError(`${path} must be a non-negative integer, got ${preview(value)}`);
+  }
+  return value;
+}
+
+function expectHashes(value: unknown, path: string): string[] {
+  return expectArray(value, `${path}.proof`).map((h, k) => expectString(h, `${path}.proof[${k}]`));
+}
+
+// ---------------------------------------------------------------------------------------
+// Verification.
+
+/**
+ * Verifies an export fully offline and reports every check, passed or failed. Throws
+ * ExportFormatError only if `value` does not have the export's shape; a tampered but
+ * well-shaped export yields failed checks, never an exception.
+ */
+export async function verifyExport(value: unknown): Promise<ExportReport> {
+  const parsed = parseExport(value);
+  const checks: ExportCheck[] = [];
+  const origins = parsed.logs.map((log) => log.origin);
+  const duplicate = origins.find((origin, i) => origins.indexOf(origin) !== i);
+  checks.push(
+    parsed.logs.length === 0
+      ? { name: 'export: logs', ok: false, detail: 'the export holds no log, so there is nothing to verify' }
+      : duplicate !== undefined
+        ? { name: 'export: logs', ok: false, detail: `log ${duplicate} appears more than once` }
+        : { name: 'export: logs', ok: true, detail: `${parsed.logs.length} log${parsed.logs.length === 1 ? '' : 's'}` },
+  );
+  for (const log of parsed.logs) checks.push(...(await verifyLog(log)));
+  return { ok: checks.every((check) => check.ok), checks };
+}
+
+const MAX_LISTED = 3;
+
+/** Collects problems for one check; the detail lists the first few and how many more. */
+class Findings {
+  readonly problems: string[] = [];
+  add(problem: string): void {
+    this.problems.push(problem);
+  }
+  check(name: string, passed: string): ExportCheck {
+    if (this.problems.length === 0) return { name, ok: true, detail: passed };
+    const more = this.problems.length - MAX_LISTED;
+    return { name, ok: false, detail: this.problems.slice(0, MAX_LISTED).join('; ') + (more > 0 ? `; and ${more} more` : '') };
+  }
+}
+
+async function verifyLog(log: LogExport): Promise<ExportCheck[]> {
+  const name = (what: string): string => `${log.origin}: ${what}`;
+  const checks: ExportCheck[] = [];
+  const author = nodeIdOfOrigin(log.origin);
+
+  // 1. The verifier key parses and belongs to the node the origin names.
+  const keyFindings = new Findings();
+  let verifier: NoteVerifier | undefined;
+  try {
+    verifier = parseVerifierKey(log.verifierKey);
+    if (verifier.name !== log.origin) keyFindings.add(`the key is named ${JSON.stringify(verifier.name)}, not the log's origin`);
+    if (author === undefined) keyFindings.add(`origin ${JSON.stringify(log.origin)} does not name a node (want naos/<node id>)`);
+    else if (nodeIdFromPublicKey(verifier.publicKey) !== author) {
+      keyFindings.add(`the key belongs to node ${nodeIdFromPublicKey(verifier.publicKey)}, but the origin names node ${author}`);
+    }
+  } catch (error) {
+    if (!(error instanceof NoteFormatError) && !(error instanceof InvalidInputError)) throw error;
+    keyFindings.add(`verifier key is malformed: ${error.message}`);
+  }
+  if (keyFindings.problems.length > 0) verifier = undefined;
+  checks.push(keyFindings.check(name('verifier key'), `${log.verifierKey} is the key of node ${author ?? '?'}`));
+
+  // 2. Every checkpoint note is signed by that key (C2SP signed-note rules) and states its size.
+  const signatureFindings = new Findings();
+  const signedRoots = new Map<number, Uint8Array>();
+  for (const checkpoint of log.checkpoints) {
+    if (!verifier) {
+      signatureFindings.add(`checkpoint ${checkpoint.size}: not checked, the log has no valid verifier key`);
+      continue;
+    }
+    try {
+      const opened = await openCheckpoint(checkpoint.note, verifier);
+      if (opened.size !== checkpoint.size) signatureFindings.add(`checkpoint ${checkpoint.size}: the signed note says size ${opened.size}`);
+      else signedRoots.set(checkpoint.size, opened.root);
+    } catch (error) {
+      if (!(error instanceof NoteFormatError || error instanceof NoteVerificationError || error instanceof CheckpointFormatError)) {
+        throw error;
+      }
+      signatureFindings.add(`checkpoint ${checkpoint.size}: ${error.message}`);
+    }
+  }
+  if (log.checkpoints.length === 0) signatureFindings.add('the log has no checkpoint');
+  checks.push(signatureFindings.check(name('checkpoint signatures'), `${log.checkpoints.length} checkpoint notes signed by ${log.origin}`));
+
+  // 3. Checkpoint sizes strictly increase.
+  const sizeFindings = new Findings();
+  for (const [i, checkpoint] of log.checkpoints.entries()) {
+    const previous = log.checkpoints[i - 1];
+    if (previous && checkpoint.size <= previous.size) {
+      sizeFindings.add(`checkpoint ${i} (size ${checkpoint.size}) does not follow size ${previous.size}`);
+    }
+  }
+  const sizes = log.checkpoints.map((c) => c.size);
+  checks.push(
+    sizeFindings.check(
+      name('checkpoint sizes'),
+      sizes.length <= 6 ? `sizes ${sizes.join(' < ')}` : `${sizes.length} sizes increasing from ${sizes[0]} to ${sizes[sizes.length - 1]}`,
+    ),
+  );
+
+  // 4. Every entry is canonical DAG-CBOR, written by the log's author at its own position.
+  const entryFindings = new Findings();
+  const entries: (Uint8Array | undefined)[] = log.entries.map((text, index) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64(text, `entry ${index}`);
+    } catch (error) {
+      entryFindings.add((error as Error).message);
+      return undefined;
+    }
+    try {
+      const entry = decodeEntry(bytes);
+      if (entry.seq !== index) entryFindings.add(`entry ${index}: seq is ${entry.seq}`);
+      if (entry.author !== author) entryFindings.add(`entry ${index}: author is ${entry.author}, not ${author ?? 'the origin node'}`);
+    } catch (error) {
+      if (!(error instanceof EntryDecodeError)) throw error;
+      entryFindings.add(`entry ${index}: ${error.message}`);
+    }
+    return bytes;
+  });
+  checks.push(entryFindings.check(name('entries'), `${log.entries.length} entries, canonical, by ${author ?? '?'} in sequence`));
+
+  // 5. The root recomputed from the entries equals the signed root at every checkpoint.
+  const rootFindings = new Findings();
+  const tree = new MerkleTree();
+  const firstUnreadable = entries.findIndex((bytes) => bytes === undefined);
+  for (const bytes of firstUnreadable < 0 ? entries : entries.slice(0, firstUnreadable)) tree.appendData(bytes!);
+  for (const checkpoint of log.checkpoints) {
+    const signed = signedRoots.get(checkpoint.size);
+    if (!signed) rootFindings.add(`checkpoint ${checkpoint.size}: no signed root to compare (its signature did not verify)`);
+    else if (checkpoint.size > log.entries.length) {
+      rootFindings.add(`checkpoint ${checkpoint.size} covers ${checkpoint.size} entries, but the export holds ${log.entries.length}`);
+    } else if (checkpoint.size > tree.size) rootFindings.add(`checkpoint ${checkpoint.size}: entry ${firstUnreadable} is unreadable`);
+    else {
+      const computed = tree.root(checkpoint.size);
+      if (toHex(computed) !== toHex(signed)) {
+        rootFindings.add(`checkpoint ${checkpoint.size}: entries give root ${toHex(computed)}, signed root is ${toHex(signed)}`);
+      }
+    }
+  }
+  checks.push(
+    rootFindings.check(name('checkpoint roots'), `the entries give the signed root at all ${log.checkpoints.length} checkpoints`),
+  );
+
+  // 6. Every entry's inclusion proof verifies against the latest signed root.
+  const latest = log.checkpoints[log.checkpoints.length - 1];
+  const latestRoot = latest && signedRoots.get(latest.size);
+  const inclusionFindings = new Findings();
+  const proofsByIndex = new Map<number, InclusionRecord>();
+  for (const record of log.inclusion) {
+    if (proofsByIndex.has(record.index)) inclusionFindings.add(`entry ${record.index} has more than one inclusion proof`);
+    else proofsByIndex.set(record.index, record);
+    if (record.index >= log.entries.length)
+      inclusionFindings.add(`inclusion proof for entry ${record.index}, which the export does not hold`);
+  }
+  if (!latest || !latestRoot) {
+    inclusionFindings.add('no signed latest checkpoint to prove inclusion against');
+  } else {
+    for (const [index, bytes] of entries.entries()) {
+      const record = proofsByIndex.get(index);
+      if (!record) inclusionFindings.add(`entry ${index} has no inclusion proof`);
+      else if (record.size !== latest.size)
+        inclusionFindings.add(`entry ${index}: proof is for size ${record.size}, not the latest ${latest.size}`);
+      else if (!bytes) inclusionFindings.add(`entry ${index} is unreadable`);
+      else {
+        try {
+          verifyInclusion(index, record.size, leafHash(bytes), decodeHashes(record.proof, `entry ${index} proof`), latestRoot);
+        } catch (error) {
+          if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
+          inclusionFindings.add(`entry ${index}: ${error.message}`);
+        }
+      }
+    }
+  }
+  checks.push(
+    inclusionFindings.check(name('inclusion proofs'), `all ${log.entries.length} entries proven in the tree of size ${latest?.size ?? 0}`),
+  );
+
+  // 7. Each successive pair of checkpoints (from a non-empty one) is linked by a consistency proof.
+  const consistencyFindings = new Findings();
+  const pending = [...log.consistency];
+  let linked = 0;
+  for (const [i, checkpoint] of log.checkpoints.entries()) {
+    const previous = log.checkpoints[i - 1];
+    if (!previous || previous.size === 0) continue;
+    const span = `${previous.size} → ${checkpoint.size}`;
+    const at = pending.findIndex((r) => r.size1 === previous.size && r.size2 === checkpoint.size);
+    if (at < 0) {
+      consistencyFindings.add(`no consistency proof for ${span}`);
+      continue;
+    }
+    const [record] = pending.splice(at, 1);
+    const root1 = signedRoots.get(previous.size);
+    const root2 = signedRoots.get(checkpoint.size);
+    if (!root1 || !root2) {
+      consistencyFindings.add(`${span}: not checked, a checkpoint's signature did not verify`);
+      continue;
+    }
+    try {
+      verifyConsistency(previous.size, checkpoint.size, root1, root2, decodeHashes(record!.proof, `proof ${span}`));
+      linked++;
+    } catch (error) {
+      if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
+      consistencyFindings.add(`${span}: ${error.message}`);
+    }
+  }
+  for (const extra of pending) consistencyFindings.add(`proof ${extra.size1} → ${extra.size2} does not link two successive checkpoints`);
+  checks.push(
+    consistencyFindings.check(
+      name('consistency proofs'),
+      linked === 0 ? 'no two non-empty checkpoints to link' : `${linked} proof${linked === 1 ? '' : 's'} link every checkpoint to the next`,
+    ),
+  );
+
+  // 8. The seal: the latest signed checkpoint covers every entry in the export.
+  const sealFindings = new Findings();
+  if (!latest || !latestRoot) sealFindings.add('the latest checkpoint is missing or its signature did not verify');
+  else if (latest.size !== log.entries.length) {
+    sealFindings.add(`the latest signed checkpoint covers ${latest.size} entries, but the export holds ${log.entries.length}`);
+  }
+  checks.push(sealFindings.check(name('seal'), `the latest signed checkpoint covers all ${log.entries.length} entries`));
+  return checks;
+}
+
+function decodeHashes(proof: readonly string[], what: string): Uint8Array[] {
+  return proof.map((hash, i) => fromHex(hash, `${what}[${i}]`));
+}
