@@ -1,0 +1,44 @@
+import { Kernel } from '../src/kernel/kernel.js';
+import { IdbLedgerStore } from '../adapters/browser/idb-store.js';
+import { openBrowserIdentity } from '../adapters/browser/identity.js';
+import { claimSlot, DEFAULT_NAMESPACE } from '../adapters/browser/slots.js';
+import { KernelService } from './kernel-service.js';
+import type { BootOptions, LoadProgress } from './protocol.js';
+
+/** The slot database of `slot` in `namespace`, e.g. `naos-node-0`. */
+export function slotDatabaseName(namespace: string, slot: number): string {
+  return `${namespace}-node-${slot}`;
+}
+
+/**
+ * Boots a node in the calling context: claims an identity slot (holding its Web Lock for
+ * as long as this context lives), opens the slot's identity and ledger store, and opens
+ * the kernel, which re-verifies every stored log. A damaged log does not stop the boot —
+ * the kernel comes up and reports it in status(). If anything else fails, what was
+ * opened is closed and the slot is given back before the error is rethrown.
+ */
+export async function bootNode(options: BootOptions = {}, onProgress?: (progress: LoadProgress) => void): Promise<KernelService> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const claim = await claimSlot({
+    namespace,
+    ...(options.preferredSlot === undefined ? {} : { preferred: options.preferredSlot }),
+    ...(options.preferredWaitMs === undefined ? {} : { preferredWaitMs: options.preferredWaitMs }),
+  });
+  const dbName = slotDatabaseName(namespace, claim.slot);
+  let store: IdbLedgerStore | undefined;
+  try {
+    const identity = await openBrowserIdentity(dbName);
+    store = await IdbLedgerStore.open(dbName);
+    const kernel = await Kernel.open({
+      store,
+      signer: identity.signer,
+      now: () => Date.now(),
+      onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
+    });
+    return new KernelService(kernel, claim.slot);
+  } catch (error) {
+    await store?.close();
+    claim.release();
+    throw error;
+  }
+}

@@ -1,0 +1,41 @@
+import type { KernelService } from './kernel-service.js';
+
+/**
+ * What crosses the boundary between the page and the kernel worker: types and one
+ * constant. The page loads the worker by URL and never imports its code.
+ */
+
+export interface BootOptions {
+  /** Storage and lock namespace: `naos` → databases `naos-node-N`, locks `naos-slot-N`. */
+  readonly namespace?: string;
+  /** The slot this tab had before (remembered by the page in sessionStorage). */
+  readonly preferredSlot?: number;
+  /** How long to wait for the preferred slot to be let go (a reload) before taking another. */
+  readonly preferredWaitMs?: number;
+}
+
+/** Progress of re-verifying one stored log on boot. */
+export interface LoadProgress {
+  readonly origin: string;
+  readonly verified: number;
+  readonly total: number;
+}
+
+/**
+ * Posted by the worker once it listens for comlink calls. The page waits for it before
+ * its first call: the worker's module graph evaluates asynchronously (the core's SHA-256
+ * loads WebAssembly with top-level await), and Chromium may dispatch a message that
+ * arrives meanwhile before any listener exists — and drop it.
+ */
+export const WORKER_READY_MESSAGE = 'naos:kernel-worker-ready';
+
+/** The object the worker exposes over comlink. */
+export interface KernelWorkerEndpoint {
+  /** Claims a slot, opens identity, store and kernel; resolves to the kernel API (a comlink proxy). */
+  start(options: BootOptions, onProgress?: (progress: LoadProgress) => void): Promise<KernelService>;
+}
+
+/** The kernel API as the page sees it: every call returns a promise. */
+export type KernelRemote = {
+  readonly [K in keyof KernelService]: KernelService[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
