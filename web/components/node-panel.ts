@@ -1,0 +1,442 @@
+import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import type { InclusionProofView } from '../../src/kernel/api.js';
+import { signedCheckpointRoot } from '../checkpoint-root.js';
+import { describeError, KernelController, type NodeSnapshot } from '../controllers/kernel-controller.js';
+import type { KernelClient } from '../kernel-client.js';
+
+type Message = { readonly ok: boolean; readonly text: string };
+
+/**
+ * The Node panel: who this node is, its log (size, root, latest signed checkpoint, last
+ * entries), appending a JSON value, and proving + verifying an entry's inclusion. A
+ * damaged ledger is shown first and loudly. All state comes from KernelController.
+ */
+export class NodePanel extends LitElement {
+  static override properties = {
+    client: { attribute: false },
+    appendText: { state: true },
+    appendMessage: { state: true },
+    appending: { state: true },
+    proveIndex: { state: true },
+    proofText: { state: true },
+    verdict: { state: true },
+    proving: { state: true },
+  };
+
+  declare client: KernelClient | undefined;
+  declare appendText: string;
+  declare appendMessage: Message | undefined;
+  declare appending: boolean;
+  declare proveIndex: string;
+  declare proofText: string;
+  declare verdict: Message[] | undefined;
+  declare proving: boolean;
+
+  readonly #kernel = new KernelController(this);
+
+  constructor() {
+    super();
+    this.client = undefined;
+    this.appendText = '{"hello": "world"}';
+    this.appendMessage = undefined;
+    this.appending = false;
+    this.proveIndex = '0';
+    this.proofText = '';
+    this.verdict = undefined;
+    this.proving = false;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('client')) this.#kernel.client = this.client;
+  }
+
+  protected override render(): TemplateResult {
+    const phase = this.#kernel.phase;
+    switch (phase.state) {
+      case 'starting':
+        return html`<section class="card" aria-busy="true" data-testid="booting">
+          <h2>Starting the kernel…</h2>
+          ${
+            phase.progress
+              ? html`<p>
+                    Verifying the stored ledger: ${phase.progress.verified.toLocaleString()} of ${phase.progress.total.toLocaleString()}
+                    entries
+                  </p>
+                  <progress max=${phase.progress.total} value=${phase.progress.verified} data-testid="boot-progress"></progress>`
+              : html`<p>Claiming an identity slot and opening the ledger.</p>`
+          }
+        </section>`;
+      case 'failed':
+        return html`<section class="card alert" role="alert" data-testid="boot-failed">
+          <h2>The kernel could not start</h2>
+          <p><code>${phase.error}</code></p>
+        </section>`;
+      case 'ready':
+        return html`${this.#renderDamage(phase.node)}
+        ${phase.refreshError ? html`<p class="card alert" role="alert">Could not read the node state: ${phase.refreshError}</p>` : nothing}
+        ${this.#renderIdentity(phase.node)} ${this.#renderLog(phase.node)} ${this.#renderAppend(phase.node)}
+        ${this.#renderProve(phase.node)}`;
+    }
+  }
+
+  #renderDamage(node: NodeSnapshot): TemplateResult | typeof nothing {
+    if (node.status.state !== 'damaged') return nothing;
+    return html`<section class="card alert" role="alert" data-testid="damage-alert">
+      <h2>⚠ Ledger damaged</h2>
+      <p>
+        Stored data failed verification. This node refuses to use it: nothing from a damaged log is served or appended to, and the stored
+        bytes are left exactly as found.
+      </p>
+      ${node.status.damaged.map(
+        (log) =>
+          html`<h3><code>${log.origin}</code></h3>
+            <ul>
+              ${log.problems.map((p) => html`<li><strong>${p.where}</strong>: ${p.what}</li>`)}
+            </ul>`,
+      )}
+    </section>`;
+  }
+
+  #renderIdentity(node: NodeSnapshot): TemplateResult {
+    return html`<section class="card">
+      <h2>Node</h2>
+      <dl>
+        <dt>Node id</dt>
+        <dd><code data-testid="node-id">${node.info.nodeId}</code></dd>
+        <dt>Identity slot</dt>
+        <dd data-testid="slot">${node.info.slot}</dd>
+        <dt>Verifier key</dt>
+        <dd><code class="hash">${node.info.verifierKey}</code></dd>
+        <dt>State</dt>
+        <dd data-testid="state">${node.status.state}</dd>
+      </dl>
+    </section>`;
+  }
+
+  #renderLog(node: NodeSnapshot): TemplateResult {
+    const head = node.head;
+    return html`<section class="card">
+      <h2>Ledger</h2>
+      ${
+        head
+          ? html`<dl>
+                <dt>Log size</dt>
+                <dd data-testid="log-size">${head.size}</dd>
+                <dt>Root</dt>
+                <dd><code class="hash" data-testid="log-root">${head.root}</code></dd>
+                <dt>State root</dt>
+                <dd><code class="hash" data-testid="state-root">${node.stateRoot}</code></dd>
+              </dl>
+              <h3>Latest signed checkpoint</h3>
+              <pre data-testid="checkpoint">${node.checkpoint}</pre>
+              ${
+                node.recent.length > 0
+                  ? html`<h3>Latest entries</h3>
+                      <table>
+                        <thead>
+                          <tr>
+                            <th>#</th>
+                            <th>value</th>
+                            <th>id</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          ${node.recent.map(
+                            (e) =>
+                              html`<tr>
+                                <td>${e.index}</td>
+                                <td><code>${JSON.stringify(e.payload)}</code></td>
+                                <td><code class="hash">${e.id}</code></td>
+                              </tr>`,
+                          )}
+                        </tbody>
+                      </table>`
+                  : html`<p class="muted">No entries yet.</p>`
+              }`
+          : html`<p class="muted">The node's own log was refused as damaged; there is nothing to show.</p>`
+      }
+    </section>`;
+  }
+
+  #renderAppend(node: NodeSnapshot): TemplateResult {
+    const disabled = !node.head || this.appending;
+    return html`<section class="card">
+      <h2>Append an entry</h2>
+      <form @submit=${this.#onAppend}>
+        <label for="append-value">JSON value</label>
+        <textarea
+          id="append-value"
+          rows="3"
+          spellcheck="false"
+          .value=${this.appendText}
+          @input=${this.#onAppendInput}
+          aria-invalid=${this.appendMessage?.ok === false ? 'true' : 'false'}
+          aria-describedby="append-message"
+        ></textarea>
+        <button type="submit" ?disabled=${disabled}>Append</button>
+        ${!node.head ? html`<span class="muted">Appends are refused while the log is damaged.</span>` : nothing}
+      </form>
+      <p id="append-message" class=${this.appendMessage?.ok ? 'ok' : 'error'} data-testid="append-message" aria-live="polite">
+        ${this.appendMessage?.text ?? ''}
+      </p>
+    </section>`;
+  }
+
+  #renderProve(node: NodeSnapshot): TemplateResult {
+    const size = node.head?.size ?? 0;
+    return html`<section class="card">
+      <h2>Prove and verify inclusion</h2>
+      <form @submit=${this.#onProve}>
+        <label for="prove-index">Entry index</label>
+        <input id="prove-index" type="number" min="0" max=${Math.max(0, size - 1)} .value=${this.proveIndex} @input=${this.#onIndexInput} />
+        <button type="submit" ?disabled=${size === 0 || this.proving}>Prove</button>
+      </form>
+      <form @submit=${this.#onVerify}>
+        <label for="proof">Inclusion proof (RFC 9162; edit it to see verification fail)</label>
+        <textarea
+          id="proof"
+          rows="8"
+          spellcheck="false"
+          .value=${this.proofText}
+          @input=${this.#onProofInput}
+          data-testid="proof"
+        ></textarea>
+        <button type="submit" ?disabled=${this.proofText.trim() === '' || this.proving}>Verify</button>
+      </form>
+      ${
+        this.verdict
+          ? html`<ul class="verdict" data-testid="verdict" aria-live="polite">
+              ${this.verdict.map((line) => html`<li class=${line.ok ? 'ok' : 'error'}>${line.ok ? '✓' : '✗'} ${line.text}</li>`)}
+            </ul>`
+          : nothing
+      }
+    </section>`;
+  }
+
+  #onAppendInput = (event: Event): void => {
+    this.appendText = (event.target as HTMLTextAreaElement).value;
+    this.appendMessage = undefined;
+  };
+
+  #onIndexInput = (event: Event): void => {
+    this.proveIndex = (event.target as HTMLInputElement).value;
+  };
+
+  #onProofInput = (event: Event): void => {
+    this.proofText = (event.target as HTMLTextAreaElement).value;
+    this.verdict = undefined;
+  };
+
+  #onAppend = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    let value: unknown;
+    try {
+      value = JSON.parse(this.appendText);
+    } catch (error) {
+      this.appendMessage = { ok: false, text: `Not valid JSON, nothing appended: ${(error as Error).message}` };
+      return;
+    }
+    this.appending = true;
+    try {
+      const result = await this.#kernel.append(value);
+      this.appendMessage = { ok: true, text: `Appended entry #${result.index} (${result.id})` };
+      this.proveIndex = String(result.index);
+    } catch (error) {
+      this.appendMessage = { ok: false, text: `Append refused: ${describeError(error)}` };
+    } finally {
+      this.appending = false;
+    }
+  };
+
+  #onProve = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    const index = Number(this.proveIndex);
+    this.proving = true;
+    try {
+      const proof = await this.#kernel.prove(index);
+      this.proofText = JSON.stringify(proof, null, 2);
+      await this.#verify(proof);
+    } catch (error) {
+      this.proofText = '';
+      this.verdict = [{ ok: false, text: `Cannot prove entry ${this.proveIndex}: ${describeError(error)}` }];
+    } finally {
+      this.proving = false;
+    }
+  };
+
+  #onVerify = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    let proof: unknown;
+    try {
+      proof = JSON.parse(this.proofText);
+    } catch (error) {
+      this.verdict = [{ ok: false, text: `The proof is not valid JSON: ${(error as Error).message}` }];
+      return;
+    }
+    this.proving = true;
+    try {
+      await this.#verify(proof);
+    } finally {
+      this.proving = false;
+    }
+  };
+
+  /** Runs the real RFC 9162 verifier, then checks the root against the node's signed checkpoint. */
+  async #verify(proof: unknown): Promise<void> {
+    const lines: Message[] = [];
+    try {
+      const verdict = await this.#kernel.verifyInclusion(proof);
+      const p = proof as InclusionProofView;
+      lines.push(
+        verdict.valid
+          ? { ok: true, text: `Entry ${p.index} is included in the tree of size ${p.size} with root ${p.root.slice(0, 16)}…` }
+          : { ok: false, text: `Verification failed: ${verdict.reason}` },
+      );
+      const phase = this.#kernel.phase;
+      if (verdict.valid && phase.state === 'ready' && phase.node.checkpoint) {
+        const signed = await signedCheckpointRoot(phase.node.checkpoint, phase.node.info.verifierKey);
+        if (signed.size === p.size) {
+          lines.push(
+            signed.root === p.root
+              ? { ok: true, text: `That root is the one this node signed in its checkpoint at size ${signed.size}.` }
+              : { ok: false, text: `That root differs from the one signed in the checkpoint at size ${signed.size} (${signed.root}).` },
+          );
+        }
+      }
+    } catch (error) {
+      lines.push({ ok: false, text: `Not a usable proof: ${describeError(error)}` });
+    }
+    this.verdict = lines;
+  }
+
+  static override styles = css`
+    :host {
+      display: grid;
+      gap: 1rem;
+    }
+    .card {
+      background: var(--naos-surface, #fff);
+      border: 1px solid var(--naos-border, #d0d7de);
+      border-radius: 8px;
+      padding: 1rem 1.25rem;
+      margin: 0;
+    }
+    .alert {
+      border-color: #cf222e;
+      background: #ffebe9;
+      color: #5c0011;
+    }
+    h2 {
+      margin: 0 0 0.75rem;
+      font-size: 1.1rem;
+    }
+    h3 {
+      margin: 1rem 0 0.5rem;
+      font-size: 0.95rem;
+    }
+    dl {
+      display: grid;
+      grid-template-columns: max-content 1fr;
+      gap: 0.35rem 1rem;
+      margin: 0;
+    }
+    dt {
+      color: var(--naos-muted, #57606a);
+    }
+    dd {
+      margin: 0;
+      min-width: 0;
+    }
+    code,
+    pre,
+    textarea,
+    input {
+      font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+      font-size: 0.85rem;
+    }
+    .hash,
+    pre {
+      word-break: break-all;
+      white-space: pre-wrap;
+    }
+    pre {
+      background: var(--naos-code-bg, #f6f8fa);
+      padding: 0.75rem;
+      border-radius: 6px;
+      margin: 0;
+    }
+    form {
+      display: grid;
+      gap: 0.5rem;
+      margin-bottom: 0.75rem;
+      justify-items: start;
+    }
+    label {
+      font-weight: 600;
+    }
+    textarea {
+      width: 100%;
+      box-sizing: border-box;
+    }
+    textarea[aria-invalid='true'] {
+      border-color: #cf222e;
+    }
+    input {
+      width: 8rem;
+    }
+    button {
+      padding: 0.35rem 1rem;
+      border-radius: 6px;
+      border: 1px solid #1f6feb;
+      background: #1f6feb;
+      color: #fff;
+      cursor: pointer;
+    }
+    button[disabled] {
+      opacity: 0.5;
+      cursor: not-allowed;
+    }
+    table {
+      border-collapse: collapse;
+      width: 100%;
+      table-layout: fixed;
+    }
+    th,
+    td {
+      text-align: left;
+      padding: 0.25rem 0.5rem;
+      border-bottom: 1px solid var(--naos-border, #d0d7de);
+      overflow-wrap: anywhere;
+    }
+    th:first-child,
+    td:first-child {
+      width: 4rem;
+    }
+    .muted {
+      color: var(--naos-muted, #57606a);
+    }
+    .ok {
+      color: #1a7f37;
+    }
+    .error {
+      color: #cf222e;
+    }
+    .verdict {
+      list-style: none;
+      padding: 0;
+      margin: 0;
+      font-weight: 600;
+    }
+    progress {
+      width: 100%;
+    }
+  `;
+}
+
+customElements.define('naos-node-panel', NodePanel);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'naos-node-panel': NodePanel;
+  }
+}

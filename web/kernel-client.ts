@@ -1,0 +1,41 @@
+import { asError } from '../src/errors.js';
+import type { KernelRemote, LoadProgress } from '../workers/protocol.js';
+import { createNaos, type NaosApi } from './naos-api.js';
+
+/** Starts a kernel somewhere (normally in a worker) and resolves to its API once it is up. */
+export type KernelStarter = (onProgress: (progress: LoadProgress) => void) => Promise<KernelRemote>;
+
+/**
+ * The page's handle on its kernel: the public naos API plus what only the UI needs
+ * (boot progress while stored logs are re-verified).
+ */
+export class KernelClient {
+  readonly naos: NaosApi;
+  #progress: LoadProgress | undefined;
+  readonly #progressListeners = new Set<(progress: LoadProgress) => void>();
+
+  constructor(start: KernelStarter) {
+    let remote: Promise<KernelRemote>;
+    try {
+      remote = start((progress) => this.#onProgress(progress));
+    } catch (error) {
+      remote = Promise.reject(asError(error));
+    }
+    this.naos = createNaos(remote);
+  }
+
+  /** Latest boot progress, if any log has been verified in part. */
+  get progress(): LoadProgress | undefined {
+    return this.#progress;
+  }
+
+  onProgress(listener: (progress: LoadProgress) => void): () => void {
+    this.#progressListeners.add(listener);
+    return () => void this.#progressListeners.delete(listener);
+  }
+
+  #onProgress(progress: LoadProgress): void {
+    this.#progress = progress;
+    for (const listener of this.#progressListeners) listener(progress);
+  }
+}

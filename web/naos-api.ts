@@ -1,0 +1,162 @@
+import * as Comlink from 'comlink';
+import { fromHex } from '../src/bytes.js';
+import { asError, InvalidInputError } from '../src/errors.js';
+import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProofView, KernelStatus } from '../src/kernel/api.js';
+import { assertJsonValue } from '../src/ledger/json-value.js';
+import { ProofVerificationError } from '../src/merkle/errors.js';
+import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
+import type { NodeInfo, PeerView } from '../workers/kernel-service.js';
+import type { KernelRemote } from '../workers/protocol.js';
+
+/** Outcome of running the RFC 9162 verifier on a proof: it holds, or why not. */
+export type ProofVerdict = { readonly valid: true } | { readonly valid: false; readonly reason: string };
+
+/**
+ * `globalThis.naos`: the kernel API of this tab for scripts, tests and benchmarks
+ * (MISSION.md F3). These names and shapes are a stable contract — add to it, never
+ * rename. Every call returns a promise (and waits for the kernel to be up) except
+ * `onChange`, which returns its unsubscribe function at once. docs/BROWSER.md lists
+ * each call's result and errors.
+ */
+export interface NaosApi {
+  /** Resolves when the kernel is up (also when its stored ledger was found damaged); rejects if it cannot start. */
+  readonly ready: Promise<void>;
+  nodeId(): Promise<string>;
+  /** Appends one JSON value to the node's log; resolves once it is stored and signed. */
+  append(value: unknown): Promise<AppendResult>;
+  /** Appends JSON values as one all-or-nothing batch. */
+  appendMany(values: unknown[]): Promise<AppendResult[]>;
+  /** One hash over every log held (hex). */
+  stateRoot(): Promise<string>;
+  /** One head per log held. */
+  heads(): Promise<Head[]>;
+  /** Known peers; empty until federation arrives. */
+  peers(): Promise<PeerView[]>;
+  /** Calls back with `{origin, size, root}` whenever a held head changes. Returns the unsubscribe function. */
+  onChange(callback: (head: Head) => void): () => void;
+  status(): Promise<KernelStatus>;
+  info(): Promise<NodeInfo>;
+  /** Latest signed checkpoint note of the node's log. */
+  checkpoint(): Promise<string>;
+  checkpoints(): Promise<{ size: number; note: string }[]>;
+  entries(start: number, end: number): Promise<EntryView[]>;
+  prove(index: number, size?: number): Promise<InclusionProofView>;
+  consistency(size1: number, size2?: number): Promise<ConsistencyProofView>;
+  /** Runs the RFC 9162 inclusion verifier here, in the page, on a proof (e.g. from prove()). */
+  verifyInclusion(proof: unknown): Promise<ProofVerdict>;
+  /** Runs the RFC 9162 consistency verifier here, in the page, on a proof from consistency(). */
+  verifyConsistency(proof: unknown): Promise<ProofVerdict>;
+}
+
+/**
+ * Builds the naos API over a kernel that is starting (`remote` resolves once it is up).
+ * Values are checked here too, so a non-JSON value fails with InvalidValueError before
+ * it reaches postMessage (which would throw a DataCloneError or silently reshape it).
+ */
+export function createNaos(remote: Promise<KernelRemote>): NaosApi {
+  const listeners = new Set<(head: Head) => void>();
+  const dispatch = (head: Head): void => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(head);
+      } catch (error) {
+        // One faulty subscriber must not starve the others; its error still shows up.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  };
+  // One subscription for the page's lifetime; callers subscribe locally, so onChange can
+  // return its unsubscribe function synchronously.
+  const ready = remote.then(async (kernel) => {
+    await kernel.onChange(Comlink.proxy(dispatch));
+  });
+  const call = async <T>(use: (kernel: KernelRemote) => Promise<T>): Promise<T> => {
+    await ready;
+    return use(await remote);
+  };
+
+  return {
+    ready,
+    nodeId: () => call((k) => k.nodeId()),
+    append: (value) =>
+      call((k) => {
+        assertJsonValue(value);
+        return k.append(value);
+      }),
+    appendMany: (values) =>
+      call((k) => {
+        if (!Array.isArray(values)) throw new InvalidInputError('appendMany takes an array of JSON values');
+        values.forEach((value, i) => assertJsonValue(value, `$[${i}]`));
+        return k.appendMany(values);
+      }),
+    stateRoot: () => call((k) => k.stateRoot()),
+    heads: () => call((k) => k.heads()),
+    peers: () => call((k) => k.peers()),
+    onChange(callback) {
+      if (typeof callback !== 'function') throw new TypeError('naos.onChange takes a function');
+      const entry = (head: Head) => callback(head);
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
+    status: () => call((k) => k.status()),
+    info: () => call((k) => k.info()),
+    checkpoint: () => call((k) => k.checkpoint()),
+    checkpoints: () => call((k) => k.checkpoints()),
+    entries: (start, end) => call((k) => k.entries(start, end)),
+    prove: (index, size) => call((k) => (size === undefined ? k.prove(index) : k.prove(index, size))),
+    consistency: (size1, size2) => call((k) => (size2 === undefined ? k.consistency(size1) : k.consistency(size1, size2))),
+    verifyInclusion: (proof) =>
+      verdict(() => {
+        const p = readObject(proof, 'inclusion proof');
+        verifyInclusion(readCount(p, 'index'), readCount(p, 'size'), readHash(p, 'leafHash'), readHashes(p, 'proof'), readHash(p, 'root'));
+      }),
+    verifyConsistency: (proof) =>
+      verdict(() => {
+        const p = readObject(proof, 'consistency proof');
+        verifyConsistency(readCount(p, 'size1'), readCount(p, 'size2'), readHash(p, 'root1'), readHash(p, 'root2'), readHashes(p, 'proof'));
+      }),
+  };
+}
+
+/** A proof that fails verification is a verdict; a value that is not a proof at all is an error. */
+function verdict(check: () => void): Promise<ProofVerdict> {
+  try {
+    check();
+    return Promise.resolve({ valid: true });
+  } catch (error) {
+    if (error instanceof ProofVerificationError) return Promise.resolve({ valid: false, reason: error.message });
+    return Promise.reject(asError(error));
+  }
+}
+
+function readObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidInputError(`${what} must be an object like the one prove()/consistency() return`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function readCount(proof: Record<string, unknown>, field: string): number {
+  const value = proof[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidInputError(`proof.${field} must be a non-negative integer, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+function readHash(proof: Record<string, unknown>, field: string): Uint8Array {
+  const value = proof[field];
+  if (typeof value !== 'string') throw new InvalidInputError(`proof.${field} must be a hex string, got ${typeof value}`);
+  return fromHex(value, `proof.${field}`);
+}
+
+function readHashes(proof: Record<string, unknown>, field: string): Uint8Array[] {
+  const value = proof[field];
+  if (!Array.isArray(value)) throw new InvalidInputError(`proof.${field} must be an array of hex strings`);
+  return value.map((hash: unknown, i) => {
+    if (typeof hash !== 'string') throw new InvalidInputError(`proof.${field}[${i}] must be a hex string, got ${typeof hash}`);
+    return fromHex(hash, `proof.${field}[${i}]`);
+  });
+}
