@@ -88,6 +88,20 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * The same bytes as a plain Uint8Array view (no copy). Node's Buffer is a Uint8Array
+ * whose slice() does NOT copy; libraries (cborg) hand out Buffers in Node, so every
+ * encoder/decoder boundary normalises with this before anyone relies on slice().
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A copy in a fresh plain Uint8Array, whatever subclass the input is. */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor';
-import { bytesEqual, concatBytes, describe as describeValue, utf8 } from '../bytes.js';
+import { bytesEqual, concatBytes, describe as describeValue, plainBytes, utf8 } from '../bytes.js';
 import { NaosError } from '../errors.js';
 import { isNodeId } from '../identity/node-id.js';
 import type { LogBatch } from '../ledger/log-batch.js';
@@ -41,6 +41,12 @@ export interface Manifest {
   readonly software: string;
 }
 
+/** A held log in compact form: the first 8 bytes of SHA-256(origin) and the size held. */
+export interface HaveRecord {
+  readonly log: Uint8Array;
+  readonly size: number;
+}
+
 /** One held log as listed in a heads response. */
 export interface HeadAdvert {
   readonly verifierKey: string;
@@ -51,7 +57,14 @@ export type Body =
   | { readonly type: 'DISCOVER' }
   | { readonly type: 'ANNOUNCE'; readonly manifest: Manifest }
   | { readonly type: 'HEARTBEAT'; readonly root: Uint8Array; readonly logs: number }
-  | { readonly type: 'REQUEST'; readonly to: string; readonly id: number; readonly want: 'heads' }
+  | {
+      readonly type: 'REQUEST';
+      readonly to: string;
+      readonly id: number;
+      readonly want: 'heads';
+      /** What the requester holds, so the answer lists only logs it lacks or is behind on. */
+      readonly have: readonly HaveRecord[];
+    }
   | {
       readonly type: 'REQUEST';
       readonly to: string;
@@ -98,7 +111,7 @@ export function signingBytes(envelope: UnsignedEnvelope): Uint8Array {
 }
 
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  const bytes = dagCbor.encode({ ...toWire(envelope), sig: envelope.sig });
+  const bytes = plainBytes(dagCbor.encode({ ...toWire(envelope), sig: envelope.sig }));
   if (bytes.length > MAX_MESSAGE_BYTES) throw new RangeError(`message is ${bytes.length} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit`);
   return bytes;
 }
@@ -157,7 +170,7 @@ class Shape {
   bytes(value: unknown, length?: number): Uint8Array {
     if (!(value instanceof Uint8Array)) this.fail(`must be bytes, got ${describeValue(value)}`);
     if (length !== undefined && value.length !== length) this.fail(`must be ${length} bytes, got ${value.length}`);
-    return value;
+    return plainBytes(value);
   }
   array(value: unknown, max: number): unknown[] {
     if (!Array.isArray(value)) this.fail(`must be an array, got ${describeValue(value)}`);
@@ -209,8 +222,16 @@ function parseBody(value: unknown, s: Shape): Body {
     case 'REQUEST': {
       const want = (value as Record<string, unknown>)['want'];
       if (want === 'heads') {
-        const r = s.record(value, ['type', 'to', 'id', 'want']);
-        return { type, to: s.at('to').nodeId(r['to']), id: s.at('id').count(r['id']), want };
+        const r = s.record(value, ['type', 'to', 'id', 'want', 'have']);
+        const have = s
+          .at('have')
+          .array(r['have'], MAX_HEADS)
+          .map((h, i) => {
+            const hs = s.at(`have[${i}]`);
+            const hr = hs.record(h, ['log', 'size']);
+            return { log: hs.at('log').bytes(hr['log'], 8), size: hs.at('size').count(hr['size']) };
+          });
+        return { type, to: s.at('to').nodeId(r['to']), id: s.at('id').count(r['id']), want, have };
       }
       if (want === 'entries') {
         const r = s.record(value, ['type', 'to', 'id', 'want', 'origin', 'start']);

@@ -160,12 +160,14 @@ export class Kernel {
 
   /**
    * One hash over everything the node holds: the RFC 9162 root over the checkpoint bodies
-   * (origin, size, root — no signatures) of every log, sorted by origin. Two nodes with
-   * equal state roots hold identical logs.
+   * (origin, size, root — no signatures) of every non-empty log, sorted by origin. Two
+   * nodes with equal state roots hold identical entries. (Empty logs carry nothing, so
+   * they are left out: a node that has written nothing yet does not unsettle its peers.)
    */
   stateRoot(): string {
     const tree = new MerkleTree();
     for (const log of this.#sortedLogs()) {
+      if (log.size === 0) continue;
       tree.appendData(utf8(formatCheckpoint({ origin: log.origin, size: log.size, root: log.root(), extensions: [] })));
     }
     return toHex(tree.root());

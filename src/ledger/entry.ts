@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
-import { bytesEqual, describe } from '../bytes.js';
+import { bytesEqual, describe, plainBytes } from '../bytes.js';
 import { sha256 } from '../crypto/sha256.js';
 import { NaosError } from '../errors.js';
 import { isNodeId } from '../identity/node-id.js';
@@ -57,14 +57,16 @@ interface WireEntry {
 /** Encodes an entry; refuses anything decodeEntry would refuse. */
 export function encodeEntry(entry: Entry): Uint8Array {
   validateFields(entry, (message) => new TypeError(message));
-  const bytes = dagCbor.encode({
-    v: entry.v,
-    kind: entry.kind,
-    author: entry.author,
-    seq: entry.seq,
-    time: [entry.time.wall, entry.time.count],
-    payload: entry.payload,
-  });
+  const bytes = plainBytes(
+    dagCbor.encode({
+      v: entry.v,
+      kind: entry.kind,
+      author: entry.author,
+      seq: entry.seq,
+      time: [entry.time.wall, entry.time.count],
+      payload: entry.payload,
+    }),
+  );
   if (bytes.length > MAX_ENTRY_BYTES) {
     throw new RangeError(`entry is ${bytes.length} bytes encoded, more than the ${MAX_ENTRY_BYTES}-byte limit`);
   }

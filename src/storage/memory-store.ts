@@ -1,3 +1,4 @@
+import { copyBytes } from '../bytes.js';
 import { asError } from '../errors.js';
 import {
   type AppendBatch,
@@ -44,14 +45,14 @@ export class MemoryLedgerStore implements LedgerStore {
     return this.#run(() => {
       const log = this.#logs.get(batch.origin);
       checkAppendBatch(batch, log?.head.size);
-      log!.entries.push(...batch.entries.map((e) => e.slice()));
+      log!.entries.push(...batch.entries.map(copyBytes));
       log!.checkpoints.push({ ...batch.checkpoint });
       log!.head = { ...log!.head, size: batch.checkpoint.size };
     });
   }
 
   readEntries(origin: string, start: number, end: number): Promise<Uint8Array[]> {
-    return this.#run(() => (this.#logs.get(origin)?.entries.slice(start, end) ?? []).map((e) => e.slice()));
+    return this.#run(() => (this.#logs.get(origin)?.entries.slice(start, end) ?? []).map(copyBytes));
   }
 
   countEntries(origin: string): Promise<number> {

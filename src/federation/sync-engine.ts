@@ -1,0 +1,489 @@
+import { fromHex, toHex, utf8 } from '../bytes.js';
+import { type Signer, verifyEd25519 } from '../crypto/ed25519.js';
+import { sha256 } from '../crypto/sha256.js';
+import { asError, NaosError } from '../errors.js';
+import { nodeIdFromPublicKey } from '../identity/node-id.js';
+import type { ApplyOutcome, LogAdvert } from '../kernel/kernel.js';
+import { openCheckpoint } from '../ledger/checkpoint.js';
+import { BatchRejectedError, type LogBatch } from '../ledger/log-batch.js';
+import { parseVerifierKey } from '../ledger/note.js';
+import {
+  type Body,
+  decodeEnvelope,
+  encodeEnvelope,
+  type Envelope,
+  type HaveRecord,
+  type HeadAdvert,
+  type Manifest,
+  MessageDecodeError,
+  signingBytes,
+  type TrustLevel,
+  type UnsignedEnvelope,
+} from './messages.js';
+import { RateLimiter } from './rate-limit.js';
+import { ReplayWindow } from './replay-window.js';
+
+/**
+ * The Merkle-gossip sync protocol of one node (F8, F9, F13). Transport-free: bytes come in
+ * through `receive`, go out through the injected `send`; time comes from the injected
+ * clock and `tick` drives heartbeats and timeouts. The node's logs are reached through
+ * SyncHost (the Kernel), which verifies every batch before storing it.
+ *
+ * Reconciliation between two nodes:
+ *  1. each HEARTBEAT carries the sender's state root (one hash over all its log heads);
+ *  2. a node whose root differs asks that peer for heads, sending a compact list of what
+ *     it holds (8-byte log hash + size per log); the peer answers with the signed
+ *     checkpoints of just the logs it is ahead on;
+ *  3. for each of those the node requests entries from its own size on, in checkpoint-
+ *     aligned batches with a consistency proof, until it has caught up.
+ * New local entries are pushed at once as REPLICATE to every peer. See docs/SYNC.md for
+ * the cost bound.
+ */
+
+export interface SyncHost {
+  readonly nodeId: string;
+  adverts(): LogAdvert[];
+  /** Hex state root over all held logs. */
+  stateRoot(): string;
+  readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined>;
+  applyBatch(batch: LogBatch): Promise<ApplyOutcome>;
+  onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
+}
+
+export interface SyncOptions {
+  readonly host: SyncHost;
+  readonly signer: Signer;
+  readonly manifest: Manifest;
+  /** Wall clock in ms (injected). */
+  readonly now: () => number;
+  /** Randomness for the session nonce (injected). */
+  readonly randomBytes: (length: number) => Uint8Array;
+  /** Hands bytes to the transports: to one node (`to`) or to every peer. */
+  readonly send: (bytes: Uint8Array, to?: string) => void;
+  readonly heartbeatMs?: number;
+  /** A peer not heard from for this long is considered gone. */
+  readonly peerTimeoutMs?: number;
+  /** A request not answered within this long is forgotten (and may be retried). */
+  readonly requestTimeoutMs?: number;
+  /** Soft size limit of one batch message. */
+  readonly batchBudgetBytes?: number;
+  /** Messages per second accepted from one sender (burst: 4× that). */
+  readonly messagesPerSecond?: number;
+  /** Push new local entries to peers as they are written (default true). */
+  readonly pushAppends?: boolean;
+}
+
+export interface PeerView {
+  readonly nodeId: string;
+  readonly manifest?: Manifest;
+  /** Trust level we grant (F26): every node starts as `experimental`, whatever it claims. */
+  readonly trust: TrustLevel;
+  readonly stateRoot: string;
+  readonly logs: number;
+  readonly health: { readonly uptimeMs?: number; readonly latencyMs?: number; readonly lastSeen: number };
+  readonly rejected: number;
+}
+
+export interface RejectionView {
+  /** A node id for signed messages, `link:<id>` for bytes whose sender is unknown. */
+  readonly sender: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
+/** A log's author signed two checkpoints that cannot both be true (F11). */
+export interface ForkEvidence {
+  readonly origin: string;
+  readonly reportedBy: string;
+  readonly detail: string;
+}
+
+export class SyncClosedError extends NaosError {}
+
+interface PeerState {
+  nodeId: string;
+  manifest?: Manifest;
+  stateRoot: string;
+  logs: number;
+  firstSeen: number;
+  lastSeen: number;
+  latencyMs?: number;
+  /** Sizes the peer advertised per origin (from heads responses and pushes). */
+  readonly sizes: Map<string, number>;
+}
+
+interface PendingRequest {
+  readonly peer: string;
+  readonly sentAt: number;
+  readonly origin?: string;
+}
+
+/** Refusals that do not count against a peer's record: anyone can replay its messages. */
+const NOT_HELD_AGAINST_PEER = new Set(['replay']);
+
+export class SyncEngine {
+  readonly nodeId: string;
+  readonly #o: Required<Omit<SyncOptions, 'host' | 'signer' | 'manifest' | 'now' | 'randomBytes' | 'send'>> & SyncOptions;
+  readonly #session: Uint8Array;
+  #seq = 0;
+  readonly #peers = new Map<string, PeerState>();
+  readonly #windows = new Map<string, ReplayWindow>();
+  readonly #rejections = new Map<string, number>();
+  readonly #linkLimiter: RateLimiter;
+  readonly #senderLimiter: RateLimiter;
+  readonly #pending = new Map<number, PendingRequest>();
+  /** Origins with an entries request in flight: one puller per log at a time. */
+  readonly #pulling = new Map<string, number>();
+  readonly #verifiedNotes = new Map<string, number>();
+  readonly #forks: ForkEvidence[] = [];
+  #nextRequestId = 1;
+  #headsInFlight: number | undefined;
+  #lastHeartbeat = -Infinity;
+  #announced = new Map<string, number>();
+  #sendChain: Promise<void> = Promise.resolve();
+  #pushChain: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: SyncOptions) {
+    this.#o = {
+      heartbeatMs: 1000,
+      peerTimeoutMs: 5000,
+      requestTimeoutMs: 2000,
+      batchBudgetBytes: 1 << 20,
+      messagesPerSecond: 500,
+      pushAppends: true,
+      ...options,
+    };
+    this.nodeId = options.host.nodeId;
+    if (nodeIdFromPublicKey(options.signer.publicKey) !== this.nodeId) {
+      throw new NaosError('the sync signer is not the host node key');
+    }
+    this.#session = options.randomBytes(8);
+    this.#linkLimiter = new RateLimiter(this.#o.messagesPerSecond * 2, this.#o.messagesPerSecond * 8);
+    this.#senderLimiter = new RateLimiter(this.#o.messagesPerSecond, this.#o.messagesPerSecond * 4);
+  }
+
+  /** Announces the node and starts pushing local appends. */
+  async start(): Promise<void> {
+    for (const advert of this.#o.host.adverts()) {
+      if (advert.origin === this.#ownOrigin()) this.#announced.set(advert.origin, advert.size);
+    }
+    if (this.#o.pushAppends) {
+      this.#unsubscribe = this.#o.host.onChange((head) => {
+        if (head.origin === this.#ownOrigin()) this.#queuePush(head.origin);
+      });
+    }
+    await this.#send({ type: 'DISCOVER' });
+    await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest });
+    await this.#heartbeat();
+  }
+
+  /** Resolves when pushes and sends queued so far have been handed to `send`. */
+  async settled(): Promise<void> {
+    await this.#pushChain;
+    await this.#sendChain;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe?.();
+  }
+
+  /** Call regularly (e.g. every 100–250 ms): heartbeats, peer expiry, request timeouts. */
+  async tick(): Promise<void> {
+    const now = this.#o.now();
+    for (const [id, request] of this.#pending) {
+      if (now - request.sentAt > this.#o.requestTimeoutMs) this.#finish(id);
+    }
+    for (const peer of this.#peers.values()) {
+      if (now - peer.lastSeen > this.#o.peerTimeoutMs) this.#peers.delete(peer.nodeId);
+    }
+    if (now - this.#lastHeartbeat >= this.#o.heartbeatMs) await this.#heartbeat();
+  }
+
+  peers(): PeerView[] {
+    const now = this.#o.now();
+    return [...this.#peers.values()]
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
+      .map((p) => ({
+        nodeId: p.nodeId,
+        ...(p.manifest ? { manifest: p.manifest } : {}),
+        trust: 'experimental' as const,
+        stateRoot: p.stateRoot,
+        logs: p.logs,
+        health: {
+          ...(p.manifest ? { uptimeMs: Math.max(0, now - p.manifest.started) } : {}),
+          ...(p.latencyMs === undefined ? {} : { latencyMs: p.latencyMs }),
+          lastSeen: p.lastSeen,
+        },
+        rejected: this.#rejectedCount(p.nodeId),
+      }));
+  }
+
+  rejections(): RejectionView[] {
+    return [...this.#rejections].map(([key, count]) => {
+      const [sender, reason] = key.split('\u0000') as [string, string];
+      return { sender, reason, count };
+    });
+  }
+
+  forks(): ForkEvidence[] {
+    return [...this.#forks];
+  }
+
+  /**
+   * Handles one message from a transport. `link` names where it came from (a transport
+   * peer id, or the channel) and is what unauthenticated garbage is counted against.
+   * Never throws for bad input: it is refused, counted and reported in the result.
+   */
+  async receive(bytes: Uint8Array, link = 'default'): Promise<{ accepted: boolean; reason?: string }> {
+    if (this.#closed) return { accepted: false, reason: 'closed' };
+    const now = this.#o.now();
+    if (!this.#linkLimiter.take(link, now)) return this.#reject(`link:${link}`, 'flood');
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch (error) {
+      if (error instanceof MessageDecodeError) return this.#reject(`link:${link}`, `malformed:${error.reason}`);
+      throw error;
+    }
+    if (envelope.from === this.nodeId) return { accepted: false, reason: 'own-message' };
+    if (nodeIdFromPublicKey(envelope.key) !== envelope.from) return this.#reject(`link:${link}`, 'bad-identity');
+    const { sig, ...unsigned } = envelope;
+    if (!(await verifyEd25519(envelope.key, signingBytes(unsigned), sig))) return this.#reject(`link:${link}`, 'bad-signature');
+    const sender = envelope.from;
+    const windowKey = `${sender}/${toHex(envelope.session)}`;
+    let window = this.#windows.get(windowKey);
+    if (!window) {
+      window = new ReplayWindow();
+      this.#windows.set(windowKey, window);
+      if (this.#windows.size > 4096) this.#windows.delete(this.#windows.keys().next().value!);
+    }
+    if (!window.accept(envelope.seq)) return this.#reject(sender, 'replay');
+    if ('to' in envelope.body && envelope.body.to !== this.nodeId) return { accepted: false, reason: 'not-addressed-here' };
+    if (!this.#senderLimiter.take(sender, now)) return this.#reject(sender, 'flood');
+
+    const known = this.#peers.has(sender);
+    const peer = this.#touch(sender, now);
+    try {
+      // First contact: introduce ourselves to that node alone (it will do the same).
+      if (!known && envelope.body.type !== 'DISCOVER') await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, sender);
+      await this.#dispatch(envelope.body, peer, now);
+    } catch (error) {
+      if (error instanceof BatchRejectedError) {
+        if (error.reason === 'fork') this.#recordFork(error.origin, sender, error.message);
+        return this.#reject(sender, `batch:${error.reason}`);
+      }
+      return this.#reject(sender, `failed:${asError(error).name}`);
+    }
+    return { accepted: true };
+  }
+
+  async #dispatch(body: Body, peer: PeerState, now: number): Promise<void> {
+    switch (body.type) {
+      case 'DISCOVER':
+        await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, peer.nodeId);
+        await this.#heartbeat(peer.nodeId);
+        return;
+      case 'ANNOUNCE':
+        peer.manifest = body.manifest;
+        return;
+      case 'HEARTBEAT':
+        peer.stateRoot = toHex(body.root);
+        peer.logs = body.logs;
+        if (peer.stateRoot !== this.#o.host.stateRoot()) await this.#askForHeads(peer, now);
+        return;
+      case 'REQUEST':
+        if (body.want === 'heads') await this.#answerHeads(peer, body.id, body.have);
+        else await this.#answerEntries(peer, body.id, body.origin, body.start);
+        return;
+      case 'RESPONSE': {
+        const request = this.#pending.get(body.id);
+        const ours = request?.peer === peer.nodeId;
+        if (ours) this.#finish(body.id);
+        // A late batch (its request timed out) is still verified data worth keeping; a
+        // late heads list is stale and dropped.
+        if ('heads' in body && ours) {
+          peer.latencyMs = now - request.sentAt;
+          await this.#onHeads(peer, body.heads);
+        } else if ('batch' in body) {
+          await this.#onBatch(peer, body.batch);
+        }
+        return;
+      }
+      case 'REPLICATE':
+        peer.sizes.set(body.batch.origin, Math.max(peer.sizes.get(body.batch.origin) ?? 0, body.batch.start + body.batch.entries.length));
+        await this.#onBatch(peer, body.batch);
+        return;
+    }
+  }
+
+  // ---- reconciliation ------------------------------------------------------------
+
+  /**
+   * Reconciles with one differing peer at a time: its answer brings everything it is
+   * ahead on, so asking every differing peer at once would only fetch the same heads
+   * many times over.
+   */
+  async #askForHeads(peer: PeerState, now: number): Promise<void> {
+    if (this.#headsInFlight !== undefined && this.#pending.has(this.#headsInFlight)) return;
+    const have: HaveRecord[] = this.#o.host.adverts().map((a) => ({ log: logHash(a.origin), size: a.size }));
+    const id = this.#request(peer.nodeId, now);
+    this.#headsInFlight = id;
+    await this.#send({ type: 'REQUEST', to: peer.nodeId, id, want: 'heads', have }, peer.nodeId);
+  }
+
+  async #answerHeads(peer: PeerState, id: number, have: readonly HaveRecord[]): Promise<void> {
+    const theirs = new Map(have.map((h) => [toHex(h.log), h.size]));
+    const heads: HeadAdvert[] = this.#o.host
+      .adverts()
+      .filter((a) => a.size > (theirs.get(toHex(logHash(a.origin))) ?? -1))
+      .map((a) => ({ verifierKey: a.verifierKey, checkpoint: a.checkpoint }));
+    await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, heads }, peer.nodeId);
+  }
+
+  async #onHeads(peer: PeerState, heads: readonly HeadAdvert[]): Promise<void> {
+    const mine = new Map(this.#o.host.adverts().map((a) => [a.origin, a.size]));
+    for (const head of heads) {
+      const size = await this.#checkedAdvertSize(head);
+      const origin = parseVerifierKey(head.verifierKey).name;
+      peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
+      if (size > (mine.get(origin) ?? 0)) await this.#pull(peer, origin, mine.get(origin) ?? 0);
+    }
+  }
+
+  /** Verifies an advertised checkpoint (cached by note text) and returns its size. */
+  async #checkedAdvertSize(head: HeadAdvert): Promise<number> {
+    const key = `${head.verifierKey}\n${head.checkpoint}`;
+    const cached = this.#verifiedNotes.get(key);
+    if (cached !== undefined) return cached;
+    let size: number;
+    try {
+      size = (await openCheckpoint(head.checkpoint, parseVerifierKey(head.verifierKey))).size;
+    } catch (error) {
+      throw new BatchRejectedError('bad-checkpoint', 'advert', (error as Error).message);
+    }
+    if (this.#verifiedNotes.size > 8192) this.#verifiedNotes.delete(this.#verifiedNotes.keys().next().value!);
+    this.#verifiedNotes.set(key, size);
+    return size;
+  }
+
+  async #pull(peer: PeerState, origin: string, start: number): Promise<void> {
+    const inFlight = this.#pulling.get(origin);
+    if (inFlight !== undefined && this.#pending.has(inFlight)) return;
+    const id = this.#request(peer.nodeId, this.#o.now(), origin);
+    this.#pulling.set(origin, id);
+    await this.#send({ type: 'REQUEST', to: peer.nodeId, id, want: 'entries', origin, start }, peer.nodeId);
+  }
+
+  async #answerEntries(peer: PeerState, id: number, origin: string, start: number): Promise<void> {
+    const batch = await this.#o.host.readBatch(origin, start, this.#o.batchBudgetBytes);
+    if (batch) await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, batch }, peer.nodeId);
+    else await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, error: `no entries of ${origin} from ${start}` }, peer.nodeId);
+  }
+
+  async #onBatch(peer: PeerState, batch: LogBatch): Promise<void> {
+    const outcome = await this.#o.host.applyBatch(batch);
+    const held = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
+    if (outcome.status === 'gap') {
+      await this.#pull(peer, batch.origin, outcome.have);
+    } else if ((peer.sizes.get(batch.origin) ?? 0) > held) {
+      await this.#pull(peer, batch.origin, held);
+    }
+  }
+
+  // ---- pushing local appends -------------------------------------------------------
+
+  #queuePush(origin: string): void {
+    this.#pushChain = this.#pushChain.then(() => this.#push(origin)).catch(() => undefined);
+  }
+
+  async #push(origin: string): Promise<void> {
+    for (;;) {
+      const from = this.#announced.get(origin) ?? 0;
+      const batch = await this.#o.host.readBatch(origin, from, this.#o.batchBudgetBytes);
+      if (!batch || this.#closed) return;
+      this.#announced.set(origin, batch.start + batch.entries.length);
+      await this.#send({ type: 'REPLICATE', batch });
+    }
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------
+
+  /** Broadcasts the state root (or sends it to one node, answering a DISCOVER). */
+  async #heartbeat(to?: string): Promise<void> {
+    if (to === undefined) this.#lastHeartbeat = this.#o.now();
+    await this.#send({ type: 'HEARTBEAT', root: fromHex(this.#o.host.stateRoot()), logs: this.#o.host.adverts().length }, to);
+  }
+
+  #request(peer: string, now: number, origin?: string): number {
+    const id = this.#nextRequestId++;
+    this.#pending.set(id, { peer, sentAt: now, ...(origin === undefined ? {} : { origin }) });
+    return id;
+  }
+
+  #finish(id: number): void {
+    const request = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (request?.origin !== undefined && this.#pulling.get(request.origin) === id) this.#pulling.delete(request.origin);
+  }
+
+  #touch(nodeId: string, now: number): PeerState {
+    let peer = this.#peers.get(nodeId);
+    if (!peer) {
+      peer = { nodeId, stateRoot: '', logs: 0, firstSeen: now, lastSeen: now, sizes: new Map() };
+      this.#peers.set(nodeId, peer);
+    }
+    peer.lastSeen = now;
+    return peer;
+  }
+
+  /** Signs and sends in sequence order (sends are chained so seq order is wire order). */
+  #send(body: Body, to?: string): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.#closed) return;
+      const unsigned: UnsignedEnvelope = {
+        v: 1,
+        from: this.nodeId,
+        key: this.#o.signer.publicKey,
+        session: this.#session,
+        seq: this.#seq++,
+        body,
+      };
+      const sig = await this.#o.signer.sign(signingBytes(unsigned));
+      this.#o.send(encodeEnvelope({ ...unsigned, sig }), to);
+    };
+    const next = this.#sendChain.then(run);
+    this.#sendChain = next.catch(() => undefined);
+    return next;
+  }
+
+  #reject(sender: string, reason: string): { accepted: false; reason: string } {
+    const key = `${sender}\u0000${reason}`;
+    this.#rejections.set(key, (this.#rejections.get(key) ?? 0) + 1);
+    return { accepted: false, reason };
+  }
+
+  #rejectedCount(sender: string): number {
+    let total = 0;
+    for (const [key, count] of this.#rejections) {
+      const [who, reason] = key.split('\u0000') as [string, string];
+      if (who === sender && !NOT_HELD_AGAINST_PEER.has(reason)) total += count;
+    }
+    return total;
+  }
+
+  #recordFork(origin: string, reportedBy: string, detail: string): void {
+    if (this.#forks.some((f) => f.origin === origin && f.detail === detail)) return;
+    this.#forks.push({ origin, reportedBy, detail });
+  }
+
+  #ownOrigin(): string {
+    return `naos/${this.nodeId}`;
+  }
+}
+
+function logHash(origin: string): Uint8Array {
+  return sha256(utf8(origin)).slice(0, 8);
+}
