@@ -10,6 +10,7 @@ import {
   MAX_MESSAGE_BYTES,
   MessageDecodeError,
   signingBytes,
+  type UnsignedEnvelope,
 } from '../../src/federation/messages.js';
 import { nodeIdFromPublicKey } from '../../src/identity/node-id.js';
 import { Kernel } from '../../src/kernel/kernel.js';
