@@ -3,7 +3,7 @@ import type { Signer } from '../crypto/ed25519.js';
 import { asError, InvalidInputError, NaosError } from '../errors.js';
 import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
 import { formatCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
-import { decodeEntry, encodeEntry, entryId } from '../ledger/entry.js';
+import { decodeEntry, encodeEntry, type Entry, entryId } from '../ledger/entry.js';
 import { type Hlc, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
 import { LedgerIntegrityError } from '../ledger/integrity.js';
 import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
@@ -11,6 +11,7 @@ import { formatVerifierKey, makeVerifier } from '../ledger/note.js';
 import { type LogBatch, planBatch, stageBatch } from '../ledger/log-batch.js';
 import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
+import { DerivedView, type DriftEvent, type KeyValue, parseSetPayload, SET_KIND, type ViewEntry } from '../state/derived-view.js';
 import { MerkleTree } from '../merkle/tree.js';
 import type { LedgerStore } from '../storage/ledger-store.js';
 import type {
@@ -82,6 +83,7 @@ export class Kernel {
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
+  readonly #view = new DerivedView();
   readonly #pending: PendingGroup[] = [];
   #draining: Promise<void> | undefined;
   /** Tail of the operation chain of each log: appends and replication of one log never interleave. */
@@ -109,10 +111,14 @@ export class Kernel {
     const heads = await options.store.listLogs();
     for (const head of heads) {
       try {
+        const loaded: ViewEntry[] = [];
         const log = await loadVerifiedLog(options.store, head, {
           ...(head.origin === kernel.origin ? { expectedPublicKey: options.signer.publicKey } : {}),
           onProgress: (done, total) => options.onLoadProgress?.(head.origin, done, total),
+          onEntry: (entry, bytes) => loaded.push(viewEntry(entry, bytes)),
         });
+        // Only a log that verified in full contributes to the derived state.
+        for (const entry of loaded) kernel.#view.apply(entry);
         kernel.#logs.set(head.origin, log);
         if (head.origin === kernel.origin) await kernel.#restoreClock(log);
       } catch (error) {
@@ -257,6 +263,9 @@ export class Kernel {
         throw error;
       }
       log.commit(checkpoint);
+      plan.decoded.forEach((entry, i) => {
+        if (batch.start + i >= plan.from) this.#view.apply(viewEntry(entry, batch.entries[i]!));
+      });
       this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) });
       return { status: 'applied' as const, size: end };
     });
@@ -325,6 +334,40 @@ export class Kernel {
       root2: toHex(log.root(to)),
       proof: log.tree.consistencyProof(size1, to).map(toHex),
     };
+  }
+
+  /**
+   * Writes `value` under `key` in the shared derived state (a `set` entry whose base is
+   * the write this node currently sees for the key). Concurrent writes to one key by
+   * different nodes resolve the same way everywhere and show up in drift().
+   */
+  set(key: string, value: unknown): Promise<AppendResult> {
+    try {
+      const payload = parseSetPayload({ key, value, base: this.#view.get(key)?.id ?? null });
+      return this.append(payload, { kind: SET_KIND });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** The derived state: every key with its winning write, sorted by key. */
+  state(): KeyValue[] {
+    return this.#view.entries();
+  }
+
+  /** Conflicting concurrent writes found in the held logs, with their resolution. */
+  drift(): DriftEvent[] {
+    return this.#view.drift();
+  }
+
+  /** The newest `limit` entries of all held logs in (time, author, seq) order. */
+  timeline(limit = 100): ViewEntry[] {
+    return this.#view.timeline(limit);
+  }
+
+  /** Hash of the derived state; equal on nodes holding equal entries. */
+  viewDigest(): string {
+    return this.#view.digest();
   }
 
   /** Calls `listener` with the new head whenever a held log grows. Returns the unsubscribe function. */
@@ -435,6 +478,7 @@ export class Kernel {
       for (const { group } of accepted) group.reject(error);
       return;
     }
+    for (const b of bytes) this.#view.apply(viewEntry(decodeEntry(b), b));
     for (const { group, results } of accepted) group.resolve(results);
     this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
   }
@@ -459,4 +503,8 @@ export class Kernel {
       }
     }
   }
+}
+
+function viewEntry(entry: Entry, bytes: Uint8Array): ViewEntry {
+  return { id: entryId(bytes), author: entry.author, seq: entry.seq, time: entry.time, kind: entry.kind, payload: entry.payload };
 }

@@ -4,7 +4,7 @@ import { nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
 import { leafHash } from '../merkle/hash.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
-import { decodeEntry } from './entry.js';
+import { decodeEntry, type Entry } from './entry.js';
 import { type NoteVerifier, parseVerifierKey } from './note.js';
 import type { VerifiedLog } from './verified-log.js';
 
@@ -55,7 +55,15 @@ export class BatchRejectedError extends NaosError {
 
 /** What to do with a batch once its signature and entries check out. */
 export type BatchPlan =
-  | { readonly status: 'append'; readonly checkpoint: Checkpoint; readonly verifier: NoteVerifier; readonly from: number }
+  | {
+      readonly status: 'append';
+      readonly checkpoint: Checkpoint;
+      readonly verifier: NoteVerifier;
+      /** First position not held yet. */
+      readonly from: number;
+      /** The batch's entries, decoded (aligned with batch.entries). */
+      readonly decoded: readonly Entry[];
+    }
   | { readonly status: 'duplicate' }
   | { readonly status: 'gap'; readonly have: number };
 
@@ -89,15 +97,16 @@ export async function planBatch(log: VerifiedLog | undefined, batch: LogBatch): 
   const end = batch.start + batch.entries.length;
   if (checkpoint.size !== end) reject('bad-checkpoint', `checkpoint is at size ${checkpoint.size}, batch ends at ${end}`);
   if (batch.entries.length === 0) reject('bad-checkpoint', 'batch has no entries');
-  batch.entries.forEach((bytes, i) => {
+  const decoded = batch.entries.map((bytes, i) => {
+    let entry: Entry;
     try {
-      const entry = decodeEntry(bytes);
-      if (entry.author !== author) reject('bad-entry', `entry ${batch.start + i} is by ${entry.author}`);
-      if (entry.seq !== batch.start + i) reject('bad-entry', `entry ${batch.start + i} has seq ${entry.seq}`);
+      entry = decodeEntry(bytes);
     } catch (error) {
-      if (error instanceof BatchRejectedError) throw error;
-      reject('bad-entry', `entry ${batch.start + i}: ${(error as Error).message}`);
+      return reject('bad-entry', `entry ${batch.start + i}: ${(error as Error).message}`);
     }
+    if (entry.author !== author) reject('bad-entry', `entry ${batch.start + i} is by ${entry.author}`);
+    if (entry.seq !== batch.start + i) reject('bad-entry', `entry ${batch.start + i} has seq ${entry.seq}`);
+    return entry;
   });
 
   const held = log?.size ?? 0;
@@ -115,7 +124,7 @@ export async function planBatch(log: VerifiedLog | undefined, batch: LogBatch): 
     }
     return { status: 'duplicate' };
   }
-  return { status: 'append', checkpoint, verifier, from: held };
+  return { status: 'append', checkpoint, verifier, from: held, decoded };
 }
 
 /**

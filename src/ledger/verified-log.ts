@@ -4,7 +4,7 @@ import { EMPTY_ROOT } from '../merkle/hash.js';
 import { MerkleTree } from '../merkle/tree.js';
 import type { LedgerStore, StoredCheckpoint, StoredLogHead } from '../storage/ledger-store.js';
 import { CheckpointFormatError, openCheckpoint } from './checkpoint.js';
-import { decodeEntry, EntryDecodeError } from './entry.js';
+import { decodeEntry, type Entry, EntryDecodeError } from './entry.js';
 import { type IntegrityProblem, LedgerIntegrityError } from './integrity.js';
 import { NoteFormatError, NoteVerificationError, type NoteVerifier, parseVerifierKey } from './note.js';
 
@@ -72,6 +72,8 @@ export interface LoadOptions {
   readonly chunkSize?: number;
   /** Called after each chunk with entries verified so far, for progress displays. */
   readonly onProgress?: (verified: number, total: number) => void;
+  /** Called with every entry that decoded well (the log may still fail later checks). */
+  readonly onEntry?: (entry: Entry, bytes: Uint8Array) => void;
 }
 
 const MAX_REPORTED_PROBLEMS = 100;
@@ -155,6 +157,7 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
         const entry = decodeEntry(bytes);
         if (entry.seq !== index) report(`entry ${index}`, `seq is ${entry.seq}`);
         if (entry.author !== author) report(`entry ${index}`, `author is ${entry.author}, not ${author}`);
+        options.onEntry?.(entry, bytes);
       } catch (error) {
         if (!(error instanceof EntryDecodeError)) throw error;
         report(`entry ${index}`, error.message);
