@@ -8,37 +8,68 @@ export class KernelWorkerError extends NaosError {}
 /** sessionStorage key holding this tab's identity slot (per tab, survives reloads). */
 export const SLOT_STORAGE_KEY = 'naos.slot';
 
-/**
- * Starts the kernel in a module worker and resolves to its API. Passes the slot this tab
- * remembered, and remembers the slot the worker actually got (a duplicated tab inherits
- * the original's sessionStorage but ends up in a slot of its own).
- */
-export async function startKernelWorker(onProgress: (progress: LoadProgress) => void): Promise<KernelRemote> {
-  const worker = new Worker(new URL('../workers/kernel.worker.ts', import.meta.url), { type: 'module', name: 'naos-kernel' });
-  const failed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (event) => {
-      reject(new KernelWorkerError(`the kernel worker failed to load: ${event.message || 'unknown error'}`));
-    });
-  });
-  const listening = new Promise<void>((resolve) => {
-    const onMessage = (event: MessageEvent) => {
-      if (event.data !== WORKER_READY_MESSAGE) return;
-      worker.removeEventListener('message', onMessage);
-      resolve();
-    };
-    worker.addEventListener('message', onMessage);
-  });
-  await Promise.race([listening, failed]);
-  const endpoint = Comlink.wrap<KernelWorkerEndpoint>(worker);
-  const remembered = rememberedSlot();
-  const started = endpoint.start(remembered === undefined ? {} : { preferredSlot: remembered }, Comlink.proxy(onProgress));
-  const kernel = (await Promise.race([started, failed])) as unknown as KernelRemote;
-  const { slot } = await kernel.info();
-  sessionStorage.setItem(SLOT_STORAGE_KEY, String(slot));
-  return kernel;
+export interface LaunchOptions {
+  /** Storage and lock namespace (default `naos`); tests use their own. */
+  readonly namespace?: string;
+  /** Where the tab remembers its slot (default sessionStorage). */
+  readonly memory?: Pick<Storage, 'getItem' | 'setItem'>;
+  readonly onProgress?: (progress: LoadProgress) => void;
 }
 
-function rememberedSlot(): number | undefined {
-  const text = sessionStorage.getItem(SLOT_STORAGE_KEY);
+export interface LaunchedKernel {
+  readonly kernel: KernelRemote;
+  readonly worker: Worker;
+  readonly slot: number;
+}
+
+/**
+ * Starts a kernel in a module worker and resolves once it is up. Passes the slot this tab
+ * remembered and remembers the slot the worker actually got (a duplicated tab inherits
+ * the original's sessionStorage but ends up in a slot of its own).
+ */
+export async function launchKernelWorker(options: LaunchOptions = {}): Promise<LaunchedKernel> {
+  const memory = options.memory ?? sessionStorage;
+  const worker = new Worker(new URL('../workers/kernel.worker.ts', import.meta.url), { type: 'module', name: 'naos-kernel' });
+  try {
+    const failed = new Promise<never>((_, reject) => {
+      worker.addEventListener('error', (event) => {
+        reject(new KernelWorkerError(`the kernel worker failed to load: ${event.message || 'unknown error'}`));
+      });
+    });
+    const listening = new Promise<void>((resolve) => {
+      const onMessage = (event: MessageEvent) => {
+        if (event.data !== WORKER_READY_MESSAGE) return;
+        worker.removeEventListener('message', onMessage);
+        resolve();
+      };
+      worker.addEventListener('message', onMessage);
+    });
+    await Promise.race([listening, failed]);
+    const endpoint = Comlink.wrap<KernelWorkerEndpoint>(worker);
+    const remembered = rememberedSlot(memory);
+    const started = endpoint.start(
+      {
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        ...(remembered === undefined ? {} : { preferredSlot: remembered }),
+      },
+      options.onProgress && Comlink.proxy(options.onProgress),
+    );
+    const kernel = (await Promise.race([started, failed])) as unknown as KernelRemote;
+    const { slot } = await kernel.info();
+    memory.setItem(SLOT_STORAGE_KEY, String(slot));
+    return { kernel, worker, slot };
+  } catch (error) {
+    worker.terminate();
+    throw error;
+  }
+}
+
+/** The app's KernelStarter: this tab's kernel, in the default namespace. */
+export async function startKernelWorker(onProgress: (progress: LoadProgress) => void): Promise<KernelRemote> {
+  return (await launchKernelWorker({ onProgress })).kernel;
+}
+
+function rememberedSlot(memory: Pick<Storage, 'getItem'>): number | undefined {
+  const text = memory.getItem(SLOT_STORAGE_KEY);
   return text !== null && /^\d{1,3}$/.test(text) ? Number(text) : undefined;
 }

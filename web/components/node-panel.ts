@@ -188,7 +188,7 @@ export class NodePanel extends LitElement {
       <h2>Prove and verify inclusion</h2>
       <form @submit=${this.#onProve}>
         <label for="prove-index">Entry index</label>
-        <input id="prove-index" type="number" min="0" max=${Math.max(0, size - 1)} .value=${this.proveIndex} @input=${this.#onIndexInput} />
+        <input id="prove-index" type="number" min="0" .value=${this.proveIndex} @input=${this.#onIndexInput} />
         <button type="submit" ?disabled=${size === 0 || this.proving}>Prove</button>
       </form>
       <form @submit=${this.#onVerify}>

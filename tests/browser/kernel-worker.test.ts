@@ -1,0 +1,71 @@
+import { deleteDB } from 'idb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LaunchedKernel, launchKernelWorker, SLOT_STORAGE_KEY } from '../../web/kernel-worker.js';
+
+// The real worker bundle, started the way the app starts it, in a namespace of its own.
+let counter = 0;
+const namespaces: string[] = [];
+const freshNamespace = () => {
+  namespaces.push(`naos-test-worker-${Date.now()}-${counter++}`);
+  return namespaces.at(-1)!;
+};
+
+/** A tab's sessionStorage stand-in. */
+function tabMemory(initial?: number) {
+  const map = new Map<string, string>(initial === undefined ? [] : [[SLOT_STORAGE_KEY, String(initial)]]);
+  return { getItem: (key: string) => map.get(key) ?? null, setItem: (key: string, value: string) => void map.set(key, value), map };
+}
+
+async function isHeld(name: string): Promise<boolean> {
+  return ((await navigator.locks.query()).held ?? []).some((lock) => lock.name === name);
+}
+
+describe('kernel worker', () => {
+  const launched: LaunchedKernel[] = [];
+  const keep = (k: LaunchedKernel) => (launched.push(k), k);
+  afterEach(async () => {
+    launched.splice(0).forEach((k) => k.worker.terminate());
+    // Deletion waits until the terminated workers' connections are gone.
+    await Promise.all(namespaces.splice(0).flatMap((ns) => [0, 1].map((slot) => deleteDB(`${ns}-node-${slot}`))));
+  });
+
+  it('boots a kernel, holds its slot lock in the worker and remembers the slot', async () => {
+    const namespace = freshNamespace();
+    const memory = tabMemory();
+    const { kernel, slot } = keep(await launchKernelWorker({ namespace, memory }));
+    expect(slot).toBe(0);
+    expect(memory.map.get(SLOT_STORAGE_KEY)).toBe('0');
+    expect(await isHeld(`${namespace}-slot-0`)).toBe(true);
+    expect(await kernel.append({ from: 'worker test' })).toMatchObject({ index: 0 });
+    expect((await kernel.status()).state).toBe('ok');
+  });
+
+  it('gives two live kernels different slots and ids; a terminated worker frees its slot for its tab', async () => {
+    const namespace = freshNamespace();
+    const first = keep(await launchKernelWorker({ namespace, memory: tabMemory() }));
+    const second = keep(await launchKernelWorker({ namespace, memory: tabMemory() }));
+    const [firstId, secondId] = [await first.kernel.nodeId(), await second.kernel.nodeId()];
+    expect(firstId).not.toBe(secondId);
+    expect(second.slot).toBe(1);
+    await first.kernel.append('written before the reload');
+
+    first.worker.terminate(); // what a reload does to the old document's worker
+    const reloaded = keep(await launchKernelWorker({ namespace, memory: tabMemory(first.slot) }));
+    expect(reloaded.slot).toBe(first.slot);
+    expect(await reloaded.kernel.nodeId()).toBe(firstId);
+    expect((await reloaded.kernel.entries(0, 1)).map((e) => e.payload)).toEqual(['written before the reload']);
+  });
+
+  it('reports boot progress while it re-verifies a stored log', async () => {
+    const namespace = freshNamespace();
+    const first = keep(await launchKernelWorker({ namespace, memory: tabMemory() }));
+    const values = Array.from({ length: 5000 }, (_, i) => i);
+    for (let i = 0; i < values.length; i += 1000) await first.kernel.appendMany(values.slice(i, i + 1000));
+    first.worker.terminate();
+    const progress: { verified: number; total: number }[] = [];
+    const again = keep(await launchKernelWorker({ namespace, memory: tabMemory(first.slot), onProgress: (p) => progress.push(p) }));
+    expect((await again.kernel.heads())[0]!.size).toBe(5000);
+    await expect.poll(() => progress.at(-1)).toMatchObject({ verified: 5000, total: 5000 });
+    expect(progress[0]!.verified).toBeLessThan(5000); // more than one step was reported
+  });
+});

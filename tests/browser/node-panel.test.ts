@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LoadProgress } from '../../workers/protocol.js';
+import type { KernelRemote } from '../../workers/protocol.js';
+import '../../web/components/node-panel.js';
+import type { NodePanel } from '../../web/components/node-panel.js';
+import { KernelClient } from '../../web/kernel-client.js';
+import { deferred, type LocalKernel, localKernel } from './local-kernel.js';
+
+/** Mounts a Node panel over a kernel whose start the test controls. */
+function mount() {
+  const starting = deferred<KernelRemote>();
+  let progress!: (p: LoadProgress) => void;
+  const client = new KernelClient((onProgress) => {
+    progress = onProgress;
+    return starting.promise;
+  });
+  const panel = document.createElement('naos-node-panel');
+  panel.client = client;
+  document.body.append(panel);
+  const q = (selector: string) => panel.shadowRoot!.querySelector(selector);
+  /** Text of a test id, whitespace collapsed as a reader sees it. */
+  const text = (testId: string) => (q(`[data-testid="${testId}"]`)?.textContent ?? '').replace(/\s+/g, ' ').trim();
+  return { panel, client, starting, progress: (p: LoadProgress) => progress(p), q, text };
+}
+
+function submit(panel: NodePanel, formIndex: number): void {
+  panel.shadowRoot!.querySelectorAll('form')[formIndex]!.requestSubmit();
+}
+
+function type(element: Element | null, value: string): void {
+  const field = element as HTMLInputElement | HTMLTextAreaElement;
+  field.value = value;
+  field.dispatchEvent(new Event('input'));
+}
+
+describe('<naos-node-panel>', () => {
+  afterEach(() => document.body.replaceChildren());
+
+  it('shows boot progress while stored logs are verified, then the node', async () => {
+    const ui = mount();
+    await ui.panel.updateComplete;
+    expect(ui.text('booting')).toContain('Starting the kernel');
+    ui.progress({ origin: 'naos/x', verified: 4096, total: 10_000 });
+    await expect.poll(() => ui.q('progress')?.getAttribute('value')).toBe('4096');
+    expect(ui.q('progress')?.getAttribute('max')).toBe('10000');
+    expect(ui.text('booting')).toMatch(/4,096 of 10,000 entries/);
+    const local = await localKernel();
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('node-id')).toBe(local.service.nodeId());
+    expect(ui.text('log-size')).toBe('0');
+    expect(ui.q('[data-testid="checkpoint"]')?.textContent).toContain(`${local.service.info().origin}\n0\n`);
+  });
+
+  it('says so when the kernel cannot start', async () => {
+    const ui = mount();
+    ui.starting.reject(Object.assign(new Error('every slot is taken'), { name: 'NoFreeSlotError' }));
+    await expect.poll(() => ui.text('boot-failed')).toContain('NoFreeSlotError: every slot is taken');
+  });
+
+  it('appends valid JSON, refuses invalid JSON without calling the kernel', async () => {
+    const ui = mount();
+    const local: LocalKernel = await localKernel();
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('log-size')).toBe('0');
+    type(ui.q('#append-value'), '{"a": [1, 2]}');
+    submit(ui.panel, 0);
+    await expect.poll(() => ui.text('append-message')).toMatch(/^Appended entry #0/);
+    await expect.poll(() => ui.text('log-size')).toBe('1');
+    local.calls.length = 0;
+    type(ui.q('#append-value'), '{a: 1}');
+    submit(ui.panel, 0);
+    await expect.poll(() => ui.text('append-message')).toMatch(/^Not valid JSON, nothing appended/);
+    expect(ui.q('#append-value')?.getAttribute('aria-invalid')).toBe('true');
+    expect(local.calls).not.toContain('append');
+    expect(local.service.heads()[0]!.size).toBe(1);
+  });
+
+  it('proves and verifies an entry, and shows ✗ for an edited proof', async () => {
+    const ui = mount();
+    const local = await localKernel();
+    await local.service.appendMany(['a', 'b', 'c']);
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('log-size')).toBe('3');
+    type(ui.q('#prove-index'), '2');
+    submit(ui.panel, 1);
+    await expect.poll(() => ui.text('verdict')).toContain('✓ Entry 2 is included in the tree of size 3');
+    expect(ui.text('verdict')).toContain('✓ That root is the one this node signed');
+    const proof = JSON.parse((ui.q('#proof') as HTMLTextAreaElement).value) as { root: string };
+    type(ui.q('#proof'), JSON.stringify({ ...proof, index: 1 }));
+    submit(ui.panel, 2);
+    await expect.poll(() => ui.text('verdict')).toContain('✗ Verification failed');
+    type(ui.q('#proof'), '{not json');
+    submit(ui.panel, 2);
+    await expect.poll(() => ui.text('verdict')).toContain('✗ The proof is not valid JSON');
+  });
+
+  it('shows a damaged ledger prominently, with every problem, and disables appends', async () => {
+    const first = await localKernel();
+    await first.service.append('x');
+    await first.service.append('y');
+    const origin = first.service.info().origin;
+    const log = first.data.get(origin)!;
+    log.checkpoints[2] = { ...log.checkpoints[2]!, note: log.checkpoints[2]!.note.replace('\n2\n', '\n3\n') };
+    log.entries[0] = new Uint8Array([1, 2, 3]);
+    const damaged = await localKernel(first.data);
+    const ui = mount();
+    ui.starting.resolve(damaged.remote);
+    await expect.poll(() => ui.text('damage-alert')).toContain('Ledger damaged');
+    const alert = ui.q('[data-testid="damage-alert"]')!;
+    expect(alert.getAttribute('role')).toBe('alert');
+    expect(alert.textContent).toContain(origin);
+    expect(alert.textContent).toContain('entry 0');
+    expect(alert.textContent).toContain('checkpoint 2');
+    expect(ui.text('state')).toBe('damaged');
+    const append = [...ui.panel.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Append')!;
+    expect(append.disabled).toBe(true);
+  });
+});

@@ -1,0 +1,69 @@
+import { expect, test } from '@playwright/test';
+import { openNode, rawRecord, reloadNode, slotOf } from './support.js';
+
+test.describe('an altered IndexedDB record is detected on load and nothing is used or repaired', () => {
+  test('one flipped byte in one entry', async ({ page }) => {
+    const nodeId = await openNode(page);
+    const origin = `naos/${nodeId}`;
+    for (let i = 0; i < 4; i++) await page.evaluate((n) => naos.append({ n }), i);
+    const slot = await slotOf(page);
+
+    const original = await rawRecord(page, { slot, store: 'entries', key: [origin, 1] });
+    if (!original || !('bytes' in original)) throw new Error('entry 1 is not stored as bytes');
+    const tampered = [...original.bytes];
+    tampered[tampered.length - 1]! ^= 0x01;
+    await rawRecord(page, { slot, store: 'entries', key: [origin, 1], put: { bytes: tampered } });
+
+    expect(await reloadNode(page)).toBe(nodeId); // the kernel is up…
+    const status = await page.evaluate(() => naos.status());
+    expect(status.state).toBe('damaged'); // …and says what is wrong
+    expect(status.damaged).toHaveLength(1);
+    expect(status.damaged[0]!.origin).toBe(origin);
+    expect(status.damaged[0]!.problems.map((p) => p.where)).toContain('entry 1');
+
+    const alert = page.getByTestId('damage-alert');
+    await expect(alert).toBeVisible();
+    await expect(alert).toContainText('Ledger damaged');
+    await expect(alert).toContainText('entry 1');
+    await expect(page.getByRole('button', { name: 'Append' })).toBeDisabled();
+
+    // Nothing from the damaged log is used…
+    expect(await page.evaluate(() => naos.heads())).toEqual([]);
+    const refusal = await page.evaluate(() =>
+      naos.append({ after: 'tamper' }).then(
+        () => 'appended',
+        (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message }),
+      ),
+    );
+    expect(refusal).toMatchObject({ name: 'LedgerIntegrityError', message: expect.stringContaining('entry 1') });
+    // …and nothing is repaired: the altered bytes are still there, nothing was added.
+    expect(await rawRecord(page, { slot, store: 'entries', key: [origin, 1] })).toEqual({ bytes: tampered });
+    expect(await rawRecord(page, { slot, store: 'entries', key: [origin, 4] })).toBeUndefined();
+    expect(await rawRecord(page, { slot, store: 'heads', key: origin })).toMatchObject({ value: { size: 4 } });
+
+    // Still damaged on the next load: detection does not depend on a one-off check.
+    await reloadNode(page);
+    expect((await page.evaluate(() => naos.status())).state).toBe('damaged');
+  });
+
+  test('an altered checkpoint signature', async ({ page }) => {
+    const nodeId = await openNode(page);
+    const origin = `naos/${nodeId}`;
+    for (let i = 0; i < 2; i++) await page.evaluate((n) => naos.append({ n }), i);
+    const slot = await slotOf(page);
+    const stored = await rawRecord(page, { slot, store: 'checkpoints', key: [origin, 2] });
+    if (!stored || !('value' in stored)) throw new Error('checkpoint 2 missing');
+    const record = stored.value as { size: number; note: string };
+    // Change one character of the base64 signature (the last line of the note).
+    const note = record.note.replace(/(\n— \S+ )(.)/, (_, head: string, c: string) => `${head}${c === 'A' ? 'B' : 'A'}`);
+    expect(note).not.toBe(record.note);
+    await rawRecord(page, { slot, store: 'checkpoints', key: [origin, 2], put: { value: { ...record, note } } });
+
+    await reloadNode(page);
+    const status = await page.evaluate(() => naos.status());
+    expect(status.state).toBe('damaged');
+    expect(status.damaged[0]!.problems.map((p) => p.where)).toContain('checkpoint 2');
+    await expect(page.getByTestId('damage-alert')).toContainText('checkpoint 2');
+    expect(await page.evaluate(() => naos.checkpoint().catch((error: unknown) => (error as Error).name))).toBe('LedgerIntegrityError');
+  });
+});
