@@ -71,6 +71,8 @@ export interface SyncOptions {
   readonly messagesPerSecond?: number;
   /** Push new local entries to peers as they are written (default true). */
   readonly pushAppends?: boolean;
+  /** How many recent message digests are remembered to drop exact duplicates (default 4096). */
+  readonly duplicateCacheSize?: number;
 }
 
 export interface PeerView {
@@ -135,6 +137,7 @@ export class SyncEngine {
   /** Origins with an entries request in flight: one puller per log at a time. */
   readonly #pulling = new Map<string, number>();
   readonly #verifiedNotes = new Map<string, number>();
+  readonly #recentDigests = new Set<string>();
   readonly #forks: ForkEvidence[] = [];
   #nextRequestId = 1;
   #headsInFlight: number | undefined;
@@ -153,6 +156,7 @@ export class SyncEngine {
       batchBudgetBytes: 1 << 20,
       messagesPerSecond: 500,
       pushAppends: true,
+      duplicateCacheSize: 4096,
       ...options,
     };
     this.nodeId = options.host.nodeId;
@@ -241,6 +245,12 @@ export class SyncEngine {
     if (this.#closed) return { accepted: false, reason: 'closed' };
     const now = this.#o.now();
     if (!this.#linkLimiter.take(link, now)) return this.#reject(`link:${link}`, 'flood');
+    // The same bytes over a second transport (or twice over one): drop before paying for
+    // a decode and a signature check. Not a fault of anyone's, so not counted.
+    const digest = toHex(sha256(bytes).subarray(0, 16));
+    if (this.#recentDigests.has(digest)) return { accepted: false, reason: 'duplicate' };
+    this.#recentDigests.add(digest);
+    if (this.#recentDigests.size > this.#o.duplicateCacheSize) this.#recentDigests.delete(this.#recentDigests.values().next().value!);
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(bytes);

@@ -144,6 +144,8 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
   const tree = new MerkleTree();
   const chunk = options.chunkSize ?? 4096;
   let lastCheckpointSize = 0;
+  let divergedAt: number | undefined;
+  let laterMismatches = 0;
   while (tree.size < head.size) {
     const start = tree.size;
     const batch = await store.readEntries(origin, start, Math.min(head.size, start + chunk));
@@ -167,13 +169,24 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
       if (signedRoot) {
         const computed = tree.root();
         if (!bytesEqual(computed, signedRoot)) {
-          const span = lastCheckpointSize === tree.size - 1 ? `entry ${index}` : `entries ${lastCheckpointSize}..${index}`;
-          report(span, `do not match the checkpoint signed at size ${tree.size}: root ${toHex(computed)}, signed ${toHex(signedRoot)}`);
+          // Every later checkpoint fails too once one entry is wrong; name the first
+          // place the log diverges and count the rest instead of listing each.
+          if (divergedAt === undefined) {
+            divergedAt = problems.length;
+            const span = lastCheckpointSize === tree.size - 1 ? `entry ${index}` : `entries ${lastCheckpointSize}..${index}`;
+            report(span, `do not match the checkpoint signed at size ${tree.size}: root ${toHex(computed)}, signed ${toHex(signedRoot)}`);
+          } else {
+            laterMismatches++;
+          }
         }
         lastCheckpointSize = tree.size;
       }
     }
     options.onProgress?.(tree.size, head.size);
+  }
+  const first = divergedAt === undefined ? undefined : problems[divergedAt];
+  if (first && laterMismatches > 0) {
+    problems[divergedAt!] = { where: first.where, what: `${first.what} (and so do the ${laterMismatches} later checkpoints)` };
   }
   if (problems.length > 0) return fail();
   return new VerifiedLog(origin, author!, verifier, head.verifierKey, tree, stored);

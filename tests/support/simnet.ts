@@ -22,7 +22,9 @@ export interface SimOptions {
   /** Probability that a message is delivered twice. */
   readonly duplicate?: number;
   readonly tickMs?: number;
-  readonly sync?: Partial<Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'batchBudgetBytes'>>;
+  readonly sync?: Partial<
+    Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'batchBudgetBytes' | 'duplicateCacheSize'>
+  >;
 }
 
 export interface SimNode {

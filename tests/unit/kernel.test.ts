@@ -199,3 +199,17 @@ function memory(): { store: MemoryLedgerStore; data: Map<string, MemoryLog> } {
   const data = new Map<string, MemoryLog>();
   return { store: new MemoryLedgerStore(data), data };
 }
+
+describe('damage reports', () => {
+  it('name the first place a log diverges and count the consequences, not list them', async () => {
+    const data = new Map<string, MemoryLog>();
+    const kernel = await Kernel.open({ store: new MemoryLedgerStore(data), signer, now: () => 1 });
+    for (let i = 0; i < 6; i++) await kernel.append(i);
+    data.get(kernel.origin)!.entries[2]![5]! ^= 1;
+    const again = await Kernel.open({ store: new MemoryLedgerStore(data), signer, now: () => 1 });
+    const problems = again.status().damaged[0]!.problems;
+    // The changed entry may also fail to decode; either way nothing after it is listed.
+    expect(problems.map((p) => p.where)).toEqual(problems.map(() => 'entry 2'));
+    expect(problems.some((p) => /and so do the 3 later checkpoints/.test(p.what))).toBe(true);
+  });
+});
