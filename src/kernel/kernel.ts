@@ -115,7 +115,7 @@ export class Kernel {
         const log = await loadVerifiedLog(options.store, head, {
           ...(head.origin === kernel.origin ? { expectedPublicKey: options.signer.publicKey } : {}),
           onProgress: (done, total) => options.onLoadProgress?.(head.origin, done, total),
-          onEntry: (entry, bytes) => loaded.push(viewEntry(entry, bytes)),
+          onEntry: (entry, bytes) => loaded.push(viewEntry(entry, entryId(bytes))),
         });
         // Only a log that verified in full contributes to the derived state.
         for (const entry of loaded) kernel.#view.apply(entry);
@@ -264,7 +264,7 @@ export class Kernel {
       }
       log.commit(checkpoint);
       plan.decoded.forEach((entry, i) => {
-        if (batch.start + i >= plan.from) this.#view.apply(viewEntry(entry, batch.entries[i]!));
+        if (batch.start + i >= plan.from) this.#view.apply(viewEntry(entry, entryId(batch.entries[i]!)));
       });
       this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) });
       return { status: 'applied' as const, size: end };
@@ -444,23 +444,20 @@ export class Kernel {
     const start = log.size;
     const accepted: { group: PendingGroup; results: AppendResult[] }[] = [];
     const bytes: Uint8Array[] = [];
+    const views: ViewEntry[] = [];
     for (const group of groups) {
       // A group that cannot be encoded (e.g. too large) fails alone, before staging.
       try {
         let clock = this.#clock;
-        const encoded = group.items.map((item, i) => {
+        const entries = group.items.map((item, i): Entry => {
           clock = hlcTick(clock, this.#now());
-          return encodeEntry({
-            v: 1,
-            kind: item.kind,
-            author: this.nodeId,
-            seq: start + bytes.length + i,
-            time: clock,
-            payload: item.payload,
-          });
+          return { v: 1, kind: item.kind, author: this.nodeId, seq: start + bytes.length + i, time: clock, payload: item.payload };
         });
+        const encoded = entries.map(encodeEntry);
+        const ids = encoded.map(entryId);
         this.#clock = clock;
-        accepted.push({ group, results: encoded.map((b, i) => ({ index: start + bytes.length + i, id: entryId(b) })) });
+        accepted.push({ group, results: encoded.map((_, i) => ({ index: start + bytes.length + i, id: ids[i]! })) });
+        entries.forEach((entry, i) => views.push(viewEntry(entry, ids[i]!)));
         bytes.push(...encoded);
       } catch (error) {
         group.reject(error instanceof TypeError ? new InvalidInputError(error.message, { cause: error }) : error);
@@ -478,7 +475,7 @@ export class Kernel {
       for (const { group } of accepted) group.reject(error);
       return;
     }
-    for (const b of bytes) this.#view.apply(viewEntry(decodeEntry(b), b));
+    for (const view of views) this.#view.apply(view);
     for (const { group, results } of accepted) group.resolve(results);
     this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
   }
@@ -505,6 +502,6 @@ export class Kernel {
   }
 }
 
-function viewEntry(entry: Entry, bytes: Uint8Array): ViewEntry {
-  return { id: entryId(bytes), author: entry.author, seq: entry.seq, time: entry.time, kind: entry.kind, payload: entry.payload };
+function viewEntry(entry: Entry, id: string): ViewEntry {
+  return { id, author: entry.author, seq: entry.seq, time: entry.time, kind: entry.kind, payload: entry.payload };
 }

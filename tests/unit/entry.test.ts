@@ -29,7 +29,11 @@ describe('entry encoding', () => {
     expect(toHex(encodeEntry(reordered))).toBe(toHex(bytes));
   });
 
-  it('has a stable CIDv1 dag-cbor sha2-256 id', () => {
+  it('has a stable CIDv1 dag-cbor sha2-256 id, the same multiformats computes', async () => {
+    const { CID } = await import('multiformats/cid');
+    const { sha256: mfSha256 } = await import('multiformats/hashes/sha2');
+    const bytes = encodeEntry(entry);
+    expect(entryId(bytes)).toBe(CID.create(1, dagCbor.code, await mfSha256.digest(bytes)).toString());
     const id = entryId(encodeEntry(entry));
     expect(id).toMatch(/^bafyrei[a-z2-7]{52}$/);
     expect(entryId(encodeEntry({ ...entry }))).toBe(id);

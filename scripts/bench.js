@@ -1,0 +1,178 @@
+// `npm run bench`: runs every benchmark — Node ones as child processes, browser ones in
+// Debian's Chromium against a Vite dev server of bench/browser — and writes
+// docs/BENCHMARKS.md with the command, the machine, every number and the targets.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { createServer } from 'vite';
+import { chromiumLaunchOptions } from './chromium.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, '.bench');
+mkdirSync(OUT, { recursive: true });
+
+function log(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function runNode(file) {
+  log(`node: ${file}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${file} exited with ${code}`))));
+  });
+}
+
+async function runBrowser() {
+  const server = await createServer({ root: ROOT, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+  await server.listen();
+  const address = server.httpServer.address();
+  const url = `http://127.0.0.1:${address.port}/bench/browser/index.html`;
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.naosBench !== undefined);
+    const run = (name, params) => {
+      log(`chromium: ${name} ${JSON.stringify(params)}`);
+      return page.evaluate(([n, p]) => globalThis.naosBench.run(n, p), [name, params]);
+    };
+    const environment = await run('environment', {});
+    const rows = [
+      ...(await run('appendThroughput', { count: 20_000, batch: 1000, rounds: 3 })),
+      ...(await run('appendThroughput', { count: 5_000, batch: 100, rounds: 3 })),
+      ...(await run('proofs', { size: 1_000, samples: 512 })),
+      ...(await run('proofs', { size: 100_000, samples: 512 })),
+      ...(await run('proofs', { size: 1_000_000, samples: 512 })),
+      ...(await run('checkpoints', { samples: 200 })),
+    ];
+    return {
+      runtime: environment.userAgent.replace(/.*(HeadlessChrome|Chrome)\/(\S+).*/, 'Chromium $2'),
+      sha256: environment.sha256,
+      rows,
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+function machine() {
+  const cpu = cpus();
+  let chromiumVersion = 'unknown';
+  try {
+    chromiumVersion = execFileSync(chromiumLaunchOptions().executablePath, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // reported as unknown
+  }
+  return {
+    cpu: `${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    chromium: chromiumVersion,
+    os: `${process.platform} ${process.arch}`,
+  };
+}
+
+function format(value, unit) {
+  if (unit === 'ratio') return `${value.toFixed(2)}×`;
+  if (unit === 'count' || unit === 'B') return value.toLocaleString('en');
+  if (unit === 'entries/s') return `${Math.round(value).toLocaleString('en')} entries/s`;
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${unit}`;
+}
+
+function find(results, pattern) {
+  for (const result of results) for (const row of result.rows) if (pattern.test(row.name)) return row;
+  return undefined;
+}
+
+function targets(results) {
+  const checks = [];
+  const ratio = find(results, /persisted append \/ raw idb \(20,000/);
+  if (ratio)
+    checks.push([
+      'persisted append ≥ 70% of raw IndexedDB batched writes (20k, batches of 1000)',
+      ratio.value >= 0.7,
+      format(ratio.value, 'ratio'),
+    ]);
+  for (const where of ['Node', 'Chromium']) {
+    const pattern = where === 'Node' ? /^inclusion proof: verify @1000000$/ : /^inclusion proof: verify @1,000,000$/;
+    const row = results
+      .filter((r) => (where === 'Node' ? r.runtime.startsWith('Node') : r.runtime.startsWith('Chromium')))
+      .map((r) => find([r], pattern))[0];
+    if (row) checks.push([`inclusion-proof verification at 1M leaves ≤ 50 µs (${where})`, row.value <= 50, format(row.value, 'µs')]);
+  }
+  let wrong = 0;
+  let counted = false;
+  for (const r of results) {
+    for (const c of r.lengthChecks ?? []) {
+      wrong += c.mismatches;
+      counted = true;
+    }
+    for (const row of r.rows) {
+      if (/not of RFC 9162 length/.test(row.name)) {
+        wrong += row.value;
+        counted = true;
+      }
+    }
+  }
+  if (counted) checks.push(['every proof exactly as long as RFC 9162 says', wrong === 0, `${wrong} wrong`]);
+  return checks;
+}
+
+function markdown(results, checks, startedAt, seconds) {
+  const m = machine();
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (scripts/bench.js) — do not edit by hand; run it again.',
+    '',
+    `- **when**: ${startedAt.toISOString()} (${Math.round(seconds)} s)`,
+    `- **command**: \`npm run bench\``,
+    `- **machine**: ${m.cpu}, ${m.memory} RAM, ${m.os}; ${m.node}; ${m.chromium} (headless, flags in scripts/chromium.js)`,
+    '- numbers are means unless marked; µs and ms are per operation; other work on the machine at the same time inflates them',
+    '',
+    '## Targets',
+    '',
+    '| target | met | measured |',
+    '|---|---|---|',
+    ...checks.map(([name, ok, value]) => `| ${name} | ${ok ? '✅' : '❌'} | ${value} |`),
+    '',
+  ];
+  for (const result of results) {
+    lines.push(`## ${result.title} — ${result.runtime}${result.sha256 ? ` (SHA-256: ${result.sha256})` : ''}`, '');
+    if (result.note) lines.push(result.note, '');
+    let group;
+    for (const row of result.rows) {
+      if (row.group !== group) {
+        if (group !== undefined) lines.push('');
+        group = row.group;
+        lines.push(`### ${group}`, '', '| benchmark | value | p99 |', '|---|---|---|');
+      }
+      lines.push(`| ${row.name} | ${format(row.value, row.unit)} | ${row.p99 === undefined ? '' : format(row.p99, row.unit)} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+const startedAt = new Date();
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+const results = [];
+if (want('ledger')) results.push({ title: 'Ledger (Node)', ...(await runNode('bench/ledger.bench.ts')) });
+if (want('browser')) results.push({ title: 'Ledger (Chromium)', ...(await runBrowser()) });
+for (const result of results)
+  writeFileSync(join(OUT, `${result.title.replace(/\W+/g, '-').toLowerCase()}.json`), JSON.stringify(result, null, 2));
+const checks = targets(results);
+const seconds = (Date.now() - startedAt.getTime()) / 1000;
+writeFileSync(join(ROOT, 'docs/BENCHMARKS.md'), markdown(results, checks, startedAt, seconds));
+log(`wrote docs/BENCHMARKS.md (${Math.round(seconds)} s)`);
+for (const [name, ok, value] of checks) log(`${ok ? 'met' : 'MISSED'}: ${name} — ${value}`);
