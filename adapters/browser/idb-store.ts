@@ -92,7 +92,8 @@ export class IdbLedgerStore implements LedgerStore {
   append(batch: AppendBatch): Promise<void> {
     return this.#run('append', async () => {
       if (!batch.entries.every((entry) => entry instanceof Uint8Array)) throw new InvalidInputError('batch entries must be Uint8Arrays');
-      const tx = this.#db.transaction(['heads', 'entries', 'checkpoints'], 'readwrite', { durability: this.#durability });
+      const durability = batch.durability ?? this.#durability;
+      const tx = this.#db.transaction(['heads', 'entries', 'checkpoints'], 'readwrite', { durability });
       const stored = await tx.objectStore('heads').get(batch.origin);
       const head = stored === undefined ? undefined : readHead(batch.origin, stored);
       try {

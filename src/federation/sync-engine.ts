@@ -47,6 +47,8 @@ export interface SyncHost {
   stateRoot(): string;
   readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined>;
   applyBatch(batch: LogBatch): Promise<ApplyOutcome>;
+  /** True for a log the host holds but refuses to extend (damaged in its store): not worth fetching. */
+  refuses(origin: string): boolean;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
 }
 
@@ -359,7 +361,7 @@ export class SyncEngine {
       const size = await this.#checkedAdvertSize(head);
       const origin = parseVerifierKey(head.verifierKey).name;
       peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
-      if (size > (mine.get(origin) ?? 0)) await this.#pull(peer, origin, mine.get(origin) ?? 0);
+      if (size > (mine.get(origin) ?? 0) && !this.#o.host.refuses(origin)) await this.#pull(peer, origin, mine.get(origin) ?? 0);
     }
   }
 
@@ -395,6 +397,8 @@ export class SyncEngine {
 
   async #onBatch(peer: PeerState, batch: LogBatch): Promise<void> {
     const outcome = await this.#o.host.applyBatch(batch);
+    // Fetching a log we refuse to extend would only bring the same refusal back.
+    if (outcome.status === 'refused-damaged') return;
     const held = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
     if (outcome.status === 'gap') {
       await this.#pull(peer, batch.origin, outcome.have);

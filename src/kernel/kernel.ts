@@ -65,6 +65,8 @@ interface PendingGroup {
 const KIND_DEFAULT = 'data';
 /** Most entries readBatch puts in one batch (the sync message limit). */
 const MAX_BATCH_ENTRIES = 50_000;
+/** Bytes of the node's newest own entries kept in memory, so pushing a new batch reads no storage. */
+const OWN_TAIL_BYTES = 1 << 20;
 
 /**
  * A node's kernel: its identity, the logs it holds (verified on open), and appends to
@@ -90,6 +92,12 @@ export class Kernel {
   readonly #locks = new Map<string, Promise<unknown>>();
   #clock: Hlc = HLC_ZERO;
   #closed = false;
+  /**
+   * The newest committed entries of the own log (contiguous, at most OWN_TAIL_BYTES):
+   * exactly the bytes that were hashed into the tree, so they are served without a
+   * storage read or a re-hash.
+   */
+  #ownTail: { start: number; entries: Uint8Array[]; bytes: number } = { start: 0, entries: [], bytes: 0 };
 
   private constructor(options: KernelOptions) {
     this.#store = options.store;
@@ -209,7 +217,7 @@ export class Kernel {
     // ends at a checkpoint and fits the budget.
     const reach = ends.filter((end) => end - start <= MAX_BATCH_ENTRIES);
     const readTo = reach.length > 0 ? reach[reach.length - 1]! : ends[0]!;
-    const entries = await this.readEntryBytes(start, readTo, origin);
+    const entries = this.#fromOwnTail(origin, start, readTo) ?? (await this.readEntryBytes(start, readTo, origin));
     let end = ends[0]!;
     let bytes = 0;
     let cursor = start;
@@ -252,11 +260,14 @@ export class Kernel {
       const end = batch.start + batch.entries.length;
       const checkpoint = { size: end, note: batch.checkpoint };
       try {
+        // A replica can be fetched again from its peers; only the node's own log must
+        // survive a power cut before it is acknowledged (else it could sign a fork).
         await this.#store.append({
           origin: batch.origin,
           start: plan.from,
           entries: batch.entries.slice(plan.from - batch.start),
           checkpoint,
+          ...(batch.origin === this.origin ? {} : { durability: 'relaxed' as const }),
         });
       } catch (error) {
         log.rollback();
@@ -269,6 +280,11 @@ export class Kernel {
       this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) });
       return { status: 'applied' as const, size: end };
     });
+  }
+
+  /** True if the log is held but was refused as damaged on open: it is neither served nor extended. */
+  refuses(origin: string): boolean {
+    return this.#damaged.some((d) => d.origin === origin);
   }
 
   checkpoints(origin: string = this.origin): { size: number; note: string }[] {
@@ -475,9 +491,34 @@ export class Kernel {
       for (const { group } of accepted) group.reject(error);
       return;
     }
+    this.#keepOwnTail(start, bytes);
     for (const view of views) this.#view.apply(view);
     for (const { group, results } of accepted) group.resolve(results);
     this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
+  }
+
+  /**
+   * Own entries [start, end) if all of them are still in memory. Used for batches pushed
+   * or served to peers right after a commit; entries() always reads (and re-checks) the
+   * store, so a store changed under a running node is still caught there.
+   */
+  #fromOwnTail(origin: string, start: number, end: number): Uint8Array[] | undefined {
+    const tail = this.#ownTail;
+    if (origin !== this.origin || start < tail.start || end > tail.start + tail.entries.length) return undefined;
+    return tail.entries.slice(start - tail.start, end - tail.start);
+  }
+
+  #keepOwnTail(start: number, entries: readonly Uint8Array[]): void {
+    let tail = this.#ownTail;
+    if (start !== tail.start + tail.entries.length) tail = { start, entries: [], bytes: 0 };
+    for (const bytes of entries) {
+      tail.entries.push(bytes);
+      tail.bytes += bytes.length;
+    }
+    let drop = 0;
+    while (tail.bytes > OWN_TAIL_BYTES && drop < tail.entries.length) tail.bytes -= tail.entries[drop++]!.length;
+    if (drop > 0) tail = { start: tail.start + drop, entries: tail.entries.slice(drop), bytes: tail.bytes };
+    this.#ownTail = tail;
   }
 
   #exclusive<T>(origin: string, action: () => Promise<T>): Promise<T> {

@@ -57,6 +57,13 @@ export interface AppendBatch {
   readonly start: number;
   readonly entries: readonly Uint8Array[];
   readonly checkpoint: StoredCheckpoint;
+  /**
+   * `relaxed`: losing this batch in a power cut is acceptable (a replica of another node's
+   * log, which peers can send again), so a store may acknowledge it before it is flushed.
+   * Absent: the store's own durability (strict unless configured otherwise). Atomicity is
+   * the same either way.
+   */
+  readonly durability?: 'relaxed';
 }
 
 /** The store refused a write that would break append-only order. Nothing was written. */
