@@ -1,0 +1,256 @@
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { GUEST_PRELUDE, moduleWrapper } from './guest-prelude.js';
+import type { FaultKind, SandboxFault, SandboxLimits, StepOutcome, StepRequest } from './sandbox.js';
+
+/** Everything the guest may use of QuickJS's built-ins: all defaults except Date (no wall clock). */
+const INTRINSICS = {
+  BaseObjects: true,
+  Date: false,
+  Eval: true,
+  StringNormalize: true,
+  RegExp: true,
+  JSON: true,
+  Proxy: true,
+  MapSet: true,
+  TypedArrays: true,
+  Promise: true,
+} as const;
+
+interface WarmContext {
+  readonly context: QuickJSContext;
+  readonly run: QuickJSHandle;
+  readonly addModule: QuickJSHandle;
+}
+
+/**
+ * Runs agent steps in one QuickJS runtime, synchronously. Platform-free: the adapters
+ * load the WebAssembly module (with its own capped WebAssembly.Memory) and inject the
+ * clock the CPU deadline is measured with.
+ *
+ * Every step gets a fresh context; the next one is created while the host is idle
+ * (`prewarm`), so a step costs evaluating the code plus the call. After a fault that
+ * can leave the WebAssembly heap in an unknown state (out of memory, a trap, any host
+ * exception) the engine reports itself `broken`: the adapter throws it away, with its
+ * memory, and loads a new one.
+ */
+export class QuickJsEngine {
+  readonly #runtime: QuickJSRuntime;
+  readonly #limits: SandboxLimits;
+  readonly #now: () => number;
+  #deadline = Infinity;
+  #warm: WarmContext | undefined;
+  #broken = false;
+
+  constructor(module: QuickJSWASMModule, limits: SandboxLimits, now: () => number) {
+    this.#limits = limits;
+    this.#now = now;
+    this.#runtime = module.newRuntime();
+    this.#runtime.setMaxStackSize(limits.stackBytes);
+    // Not a cumulative cap (quickjs-emscripten #255/#271) — the WebAssembly.Memory maximum
+    // is — but it refuses single huge allocations early and cleanly.
+    this.#runtime.setMemoryLimit(Math.floor(limits.memoryBytes / 2));
+    this.#runtime.setInterruptHandler(() => this.#now() > this.#deadline);
+    this.#warmUp();
+  }
+
+  /** True once the heap may be damaged; the engine must then be replaced. */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** Creates the next step's context ahead of time (idempotent). */
+  prewarm(): void {
+    if (this.#broken || this.#warm) return;
+    try {
+      this.#warm = this.#newWarmContext();
+    } catch {
+      this.#broken = true;
+    }
+  }
+
+  run(request: StepRequest): StepOutcome {
+    if (this.#broken) return fault('crash', 'the sandbox is broken and must be replaced');
+    let warm: WarmContext;
+    try {
+      warm = this.#warm ?? this.#newWarmContext();
+    } catch (error) {
+      this.#broken = true;
+      return fault('crash', `the sandbox could not create a context: ${describe(error)}`);
+    }
+    this.#warm = undefined;
+    const { context } = warm;
+    this.#deadline = this.#now() + (request.cpuMs ?? this.#limits.cpuMs);
+    try {
+      for (const module of request.modules) {
+        const value = this.#evaluate(context, moduleWrapper(module.source), `module:${module.name}`);
+        if (!value.ok) return value.outcome;
+        const name = context.newString(module.name);
+        const added = context.callFunction(warm.addModule, context.undefined, name, value.handle);
+        name.dispose();
+        value.handle.dispose();
+        if (added.error) return this.#guestFault(context, added.error);
+        added.value.dispose();
+      }
+      const program = this.#evaluate(context, request.code, 'agent.js');
+      if (!program.ok) return program.outcome;
+      program.handle.dispose();
+      const args = [
+        context.newString(request.state),
+        context.newString(request.message),
+        context.newString(request.ctx),
+        ...request.seed.map((word) => context.newNumber(word)),
+      ];
+      const result = context.callFunction(warm.run, context.undefined, ...args);
+      for (const arg of args) arg.dispose();
+      if (result.error) return this.#guestFault(context, result.error);
+      return this.#readOutput(context, result.value);
+    } catch (error) {
+      // A host-side exception (a WebAssembly trap, a RangeError from the glue) means the
+      // heap can no longer be trusted.
+      this.#broken = true;
+      return fault('crash', `the sandbox crashed: ${describe(error)}`);
+    } finally {
+      this.#deadline = Infinity;
+      if (!this.#broken) {
+        try {
+          warm.run.dispose();
+          warm.addModule.dispose();
+          context.dispose();
+        } catch {
+          this.#broken = true;
+        }
+      }
+    }
+  }
+
+  /** Frees the runtime (skipped when broken: disposal can abort inside a damaged heap). */
+  dispose(): void {
+    if (this.#broken) return;
+    try {
+      if (this.#warm) {
+        this.#warm.run.dispose();
+        this.#warm.addModule.dispose();
+        this.#warm.context.dispose();
+        this.#warm = undefined;
+      }
+      this.#runtime.dispose();
+    } catch {
+      this.#broken = true;
+    }
+  }
+
+  /**
+   * The first evaluations in a new WebAssembly instance are many times slower than the
+   * rest (the engine compiles its code lazily); one throw-away step here keeps that out
+   * of the first agent's CPU budget.
+   */
+  #warmUp(): void {
+    const warm = this.#newWarmContext();
+    const result = warm.context.evalCode(
+      'function step(s, m, c) { return { state: [s, m, c.random()] }; } __naos.run("1", "2", "{}", 1, 2, 3, 4)',
+    );
+    if (result.error) result.error.dispose();
+    else result.value.dispose();
+    warm.run.dispose();
+    warm.addModule.dispose();
+    warm.context.dispose();
+  }
+
+  #newWarmContext(): WarmContext {
+    const context = this.#runtime.newContext({ intrinsics: INTRINSICS });
+    // The prelude is ours, not the guest's: a generous deadline, only against a stall.
+    this.#deadline = this.#now() + Math.max(1_000, this.#limits.cpuMs);
+    try {
+      const prelude = context.evalCode(GUEST_PRELUDE, 'naos-prelude.js');
+      if (prelude.error) {
+        const why = safeDump(context, prelude.error);
+        prelude.error.dispose();
+        throw new Error(`the guest prelude failed: ${why.message}`);
+      }
+      prelude.value.dispose();
+      const api = context.getProp(context.global, '__naos');
+      const run = context.getProp(api, 'run');
+      const addModule = context.getProp(api, 'addModule');
+      api.dispose();
+      return { context, run, addModule };
+    } finally {
+      this.#deadline = Infinity;
+    }
+  }
+
+  #evaluate(
+    context: QuickJSContext,
+    code: string,
+    filename: string,
+  ): { ok: true; handle: QuickJSHandle } | { ok: false; outcome: StepOutcome } {
+    const result = context.evalCode(code, filename);
+    if (result.error) return { ok: false, outcome: this.#guestFault(context, result.error) };
+    return { ok: true, handle: result.value };
+  }
+
+  #readOutput(context: QuickJSContext, handle: QuickJSHandle): StepOutcome {
+    try {
+      if (context.typeof(handle) !== 'string') return fault('output', 'step output is not JSON text');
+      const length = context.getProp(handle, 'length');
+      const chars = context.getNumber(length);
+      length.dispose();
+      if (chars > this.#limits.outputChars) {
+        return fault('output', `step output is ${chars} characters, more than the ${this.#limits.outputChars}-character limit`);
+      }
+      return { ok: true, output: context.getString(handle) };
+    } finally {
+      handle.dispose();
+    }
+  }
+
+  #guestFault(context: QuickJSContext, error: QuickJSHandle): StepOutcome {
+    const { name, message } = safeDump(context, error);
+    try {
+      error.dispose();
+    } catch {
+      this.#broken = true;
+    }
+    const kind = classify(name, message);
+    if (kind === 'memory') this.#broken = true;
+    const text = kind === 'exception' ? `${name}: ${message}` : message || kind;
+    return fault(kind, truncate(text));
+  }
+}
+
+function classify(name: string, message: string): FaultKind {
+  if (name === 'InternalError' && message === 'interrupted') return 'cpu';
+  if (name === 'InternalError' && message === 'stack overflow') return 'stack';
+  if (message === 'out of memory' || name === '<undumpable>') return 'memory';
+  if (name === 'RangeError' && /Maximum call stack/i.test(message)) return 'stack';
+  return 'exception';
+}
+
+/** The error's name and message; an error that cannot even be read (a heap out of memory) is `<undumpable>`. */
+function safeDump(context: QuickJSContext, error: QuickJSHandle): { name: string; message: string } {
+  try {
+    const dumped: unknown = context.dump(error);
+    if (typeof dumped === 'object' && dumped !== null) {
+      const record = dumped as { name?: unknown; message?: unknown };
+      const name = typeof record.name === 'string' ? record.name : 'Error';
+      const message = typeof record.message === 'string' ? record.message : '';
+      if (name === 'Error' && message === '' && Object.keys(record).length === 0) return { name: '<undumpable>', message: '' };
+      return { name, message };
+    }
+    if (dumped === '' || dumped === undefined) return { name: '<undumpable>', message: '' };
+    return { name: 'Error', message: `uncaught ${typeof dumped}: ${JSON.stringify(dumped) ?? typeof dumped}` };
+  } catch {
+    return { name: '<undumpable>', message: '' };
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function fault(kind: FaultKind, message: string): { ok: false; fault: SandboxFault } {
+  return { ok: false, fault: { kind, message } };
+}
