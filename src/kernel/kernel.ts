@@ -85,6 +85,7 @@ export class Kernel {
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
+  readonly #entryListeners = new Set<(entries: readonly ViewEntry[]) => void>();
   readonly #view = new DerivedView();
   readonly #pending: PendingGroup[] = [];
   #draining: Promise<void> | undefined;
@@ -153,14 +154,30 @@ export class Kernel {
 
   /** Appends values as one all-or-nothing batch (never split, never mixed with failures). */
   appendMany(values: readonly unknown[], options: AppendOptions = {}): Promise<AppendResult[]> {
+    if (!Array.isArray(values)) return Promise.reject(new InvalidInputError('appendMany takes an array of JSON values'));
+    const kind = options.kind ?? KIND_DEFAULT;
+    return this.#appendGroup(
+      values.map((value: unknown) => ({ kind, value })),
+      (i) => (values.length === 1 ? '$' : `$[${i}]`),
+    );
+  }
+
+  /**
+   * Appends entries of different kinds as one all-or-nothing batch, in order — for
+   * records that must land together or not at all (an agent step with its effects).
+   */
+  appendEntries(items: readonly { readonly kind: string; readonly value: unknown }[]): Promise<AppendResult[]> {
+    if (!Array.isArray(items)) return Promise.reject(new InvalidInputError('appendEntries takes an array of {kind, value}'));
+    return this.#appendGroup(items, (i) => `$[${i}].value`);
+  }
+
+  #appendGroup(items: readonly { readonly kind: string; readonly value: unknown }[], path: (i: number) => string): Promise<AppendResult[]> {
     try {
-      if (!Array.isArray(values)) throw new InvalidInputError('appendMany takes an array of JSON values');
-      if (values.length === 0) throw new InvalidInputError('appendMany needs at least one value');
-      const kind = options.kind ?? KIND_DEFAULT;
-      values.forEach((value, i) => assertJsonValue(value, values.length === 1 ? '$' : `$[${i}]`));
+      if (items.length === 0) throw new InvalidInputError('an append needs at least one value');
+      items.forEach((item, i) => assertJsonValue(item.value, path(i)));
       this.#ownLog();
       return new Promise((resolve, reject) => {
-        this.#pending.push({ items: values.map((payload) => ({ kind, payload: payload as JsonValue })), resolve, reject });
+        this.#pending.push({ items: items.map((item) => ({ kind: item.kind, payload: item.value as JsonValue })), resolve, reject });
         this.#draining ??= this.#drain();
       });
     } catch (error) {
@@ -274,10 +291,12 @@ export class Kernel {
         throw error;
       }
       log.commit(checkpoint);
+      const added: ViewEntry[] = [];
       plan.decoded.forEach((entry, i) => {
-        if (batch.start + i >= plan.from) this.#view.apply(viewEntry(entry, entryId(batch.entries[i]!)));
+        if (batch.start + i >= plan.from) added.push(viewEntry(entry, entryId(batch.entries[i]!)));
       });
-      this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) });
+      for (const view of added) this.#view.apply(view);
+      this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) }, added);
       return { status: 'applied' as const, size: end };
     });
   }
@@ -384,6 +403,15 @@ export class Kernel {
   /** Hash of the derived state; equal on nodes holding equal entries. */
   viewDigest(): string {
     return this.#view.digest();
+  }
+
+  /**
+   * Calls `listener` with the entries each own append or applied replication batch added
+   * (in log order; entries loaded at open are in timeline()). Returns the unsubscribe function.
+   */
+  onEntries(listener: (entries: readonly ViewEntry[]) => void): () => void {
+    this.#entryListeners.add(listener);
+    return () => this.#entryListeners.delete(listener);
   }
 
   /** Calls `listener` with the new head whenever a held log grows. Returns the unsubscribe function. */
@@ -494,7 +522,7 @@ export class Kernel {
     this.#keepOwnTail(start, bytes);
     for (const view of views) this.#view.apply(view);
     for (const { group, results } of accepted) group.resolve(results);
-    this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) });
+    this.#emit({ origin: this.origin, size: log.size, root: toHex(log.root()) }, views);
   }
 
   /**
@@ -532,7 +560,14 @@ export class Kernel {
     return run;
   }
 
-  #emit(head: Head): void {
+  #emit(head: Head, added: readonly ViewEntry[]): void {
+    for (const listener of this.#entryListeners) {
+      try {
+        listener(added);
+      } catch {
+        // As below: a failing listener stops nothing.
+      }
+    }
     for (const listener of this.#listeners) {
       try {
         listener(head);
