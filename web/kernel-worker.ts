@@ -1,6 +1,12 @@
 import * as Comlink from 'comlink';
 import { NaosError } from '../src/errors.js';
-import { type KernelRemote, type KernelWorkerEndpoint, type LoadProgress, WORKER_READY_MESSAGE } from '../workers/protocol.js';
+import {
+  type KernelRemote,
+  type KernelWorkerEndpoint,
+  type LoadProgress,
+  type ManifestParams,
+  WORKER_READY_MESSAGE,
+} from '../workers/protocol.js';
 
 /** The worker could not be loaded or died before its kernel was up. */
 export class KernelWorkerError extends NaosError {}
@@ -14,6 +20,10 @@ export interface LaunchOptions {
   /** Where the tab remembers its slot (default sessionStorage). */
   readonly memory?: Pick<Storage, 'getItem' | 'setItem'>;
   readonly onProgress?: (progress: LoadProgress) => void;
+  /** What the node announces about itself (region, shard, types, capabilities). */
+  readonly manifest?: ManifestParams;
+  /** Join the namespace's tab federation (default true). */
+  readonly federation?: boolean;
 }
 
 export interface LaunchedKernel {
@@ -51,6 +61,8 @@ export async function launchKernelWorker(options: LaunchOptions = {}): Promise<L
       {
         ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
         ...(remembered === undefined ? {} : { preferredSlot: remembered }),
+        ...(options.manifest === undefined ? {} : { manifest: options.manifest }),
+        ...(options.federation === undefined ? {} : { federation: options.federation }),
       },
       options.onProgress && Comlink.proxy(options.onProgress),
     );
@@ -64,9 +76,23 @@ export async function launchKernelWorker(options: LaunchOptions = {}): Promise<L
   }
 }
 
-/** The app's KernelStarter: this tab's kernel, in the default namespace. */
+/**
+ * The app's KernelStarter: this tab's kernel, in the default namespace, announcing the
+ * region/shard/types/capabilities given in the page URL (`?region=eu-west&shard=eu-west-1`).
+ */
 export async function startKernelWorker(onProgress: (progress: LoadProgress) => void): Promise<KernelRemote> {
-  return (await launchKernelWorker({ onProgress })).kernel;
+  return (await launchKernelWorker({ onProgress, manifest: manifestParamsFrom(location.search) })).kernel;
+}
+
+/** The manifest params in a page URL's query string (the worker checks them). */
+export function manifestParamsFrom(search: string): ManifestParams {
+  const query = new URLSearchParams(search);
+  const params: Record<string, string> = {};
+  for (const name of ['region', 'shard', 'types', 'capabilities'] as const) {
+    const value = query.get(name);
+    if (value !== null) params[name] = value;
+  }
+  return params;
 }
 
 function rememberedSlot(memory: Pick<Storage, 'getItem'>): number | undefined {

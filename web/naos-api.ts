@@ -5,7 +5,17 @@ import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProo
 import { assertJsonValue } from '../src/ledger/json-value.js';
 import { ProofVerificationError } from '../src/merkle/errors.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
-import type { NodeInfo, PeerView } from '../workers/kernel-service.js';
+import type {
+  DriftEvent,
+  ForkEvidence,
+  KeyValue,
+  LogAdvert,
+  Manifest,
+  NodeInfo,
+  PeerView,
+  RejectionView,
+  ViewEntry,
+} from '../workers/kernel-service.js';
 import type { KernelRemote } from '../workers/protocol.js';
 
 /** Outcome of running the RFC 9162 verifier on a proof: it holds, or why not. */
@@ -30,7 +40,7 @@ export interface NaosApi {
   stateRoot(): Promise<string>;
   /** One head per log held. */
   heads(): Promise<Head[]>;
-  /** Known peers; empty until federation arrives. */
+  /** The live peers: `[{nodeId, manifest, trust, stateRoot, logs, health: {uptimeMs, latencyMs, lastSeen}, rejected}]`. */
   peers(): Promise<PeerView[]>;
   /** Calls back with `{origin, size, root}` whenever a held head changes. Returns the unsubscribe function. */
   onChange(callback: (head: Head) => void): () => void;
@@ -38,14 +48,47 @@ export interface NaosApi {
   info(): Promise<NodeInfo>;
   /** Latest signed checkpoint note of the node's log. */
   checkpoint(): Promise<string>;
-  checkpoints(): Promise<{ size: number; note: string }[]>;
-  entries(start: number, end: number): Promise<EntryView[]>;
-  prove(index: number, size?: number): Promise<InclusionProofView>;
-  consistency(size1: number, size2?: number): Promise<ConsistencyProofView>;
+  /** Signed checkpoints of a held log (the node's own by default). */
+  checkpoints(origin?: string): Promise<{ size: number; note: string }[]>;
+  /** Entries [start, end) of a held log (the node's own by default). */
+  entries(start: number, end: number, origin?: string): Promise<EntryView[]>;
+  prove(index: number, size?: number, origin?: string): Promise<InclusionProofView>;
+  consistency(size1: number, size2?: number, origin?: string): Promise<ConsistencyProofView>;
   /** Runs the RFC 9162 inclusion verifier here, in the page, on a proof (e.g. from prove()). */
   verifyInclusion(proof: unknown): Promise<ProofVerdict>;
   /** Runs the RFC 9162 consistency verifier here, in the page, on a proof from consistency(). */
   verifyConsistency(proof: unknown): Promise<ProofVerdict>;
+  /** What this node announces about itself (F2: region, shard, types, capabilities, trust, started, software). */
+  manifest(): Promise<Manifest | undefined>;
+  /** Every held log as peers see it: `[{origin, verifierKey, size, checkpoint}]`. */
+  logs(): Promise<LogAdvert[]>;
+  /** Writes `value` under `key` in the shared derived state; concurrent writes elsewhere become drift events. */
+  set(key: string, value: unknown): Promise<AppendResult>;
+  /** The derived state: `[{key, value, id, author, seq, time}]`, sorted by key. */
+  state(): Promise<KeyValue[]>;
+  /** Drift events: `[{key, base, contenders: [KeyValue], winner}]`. */
+  drift(): Promise<DriftEvent[]>;
+  /** The newest `limit` (default 100) entries of all held logs, in (time, author, seq) order. */
+  timeline(limit?: number): Promise<ViewEntry[]>;
+  /** Hash of the derived state (hex); equal on nodes holding equal entries. */
+  viewDigest(): Promise<string>;
+  /** Refused sync messages: `[{sender, reason, count}]`. */
+  rejections(): Promise<RejectionView[]>;
+  /** Equivocation evidence: `[{origin, reportedBy, detail}]`. */
+  forks(): Promise<ForkEvidence[]>;
+  /** Test and debug affordances: not for applications. */
+  readonly debug: NaosDebugApi;
+}
+
+/** Test/debug affordances of `naos` (docs/BROWSER.md). */
+export interface NaosDebugApi {
+  /**
+   * Moves this tab's BroadcastChannel link into partition `group`: it then hears only tabs
+   * in the same group. `null` heals (back to the namespace's shared channel).
+   */
+  partition(group: string | null): Promise<void>;
+  /** The current partition group, null when not partitioned. */
+  partitionGroup(): Promise<string | null>;
 }
 
 /**
@@ -101,10 +144,18 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
     status: () => call((k) => k.status()),
     info: () => call((k) => k.info()),
     checkpoint: () => call((k) => k.checkpoint()),
-    checkpoints: () => call((k) => k.checkpoints()),
-    entries: (start, end) => call((k) => k.entries(start, end)),
-    prove: (index, size) => call((k) => (size === undefined ? k.prove(index) : k.prove(index, size))),
-    consistency: (size1, size2) => call((k) => (size2 === undefined ? k.consistency(size1) : k.consistency(size1, size2))),
+    checkpoints: (origin) => call((k) => (origin === undefined ? k.checkpoints() : k.checkpoints(origin))),
+    entries: (start, end, origin) => call((k) => (origin === undefined ? k.entries(start, end) : k.entries(start, end, origin))),
+    prove: (index, size, origin) =>
+      call((k) => (origin !== undefined ? k.prove(index, size, origin) : size === undefined ? k.prove(index) : k.prove(index, size))),
+    consistency: (size1, size2, origin) =>
+      call((k) =>
+        origin !== undefined
+          ? k.consistency(size1, size2, origin)
+          : size2 === undefined
+            ? k.consistency(size1)
+            : k.consistency(size1, size2),
+      ),
     verifyInclusion: (proof) =>
       verdict(() => {
         const p = readObject(proof, 'inclusion proof');
@@ -115,6 +166,23 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
         const p = readObject(proof, 'consistency proof');
         verifyConsistency(readCount(p, 'size1'), readCount(p, 'size2'), readHash(p, 'root1'), readHash(p, 'root2'), readHashes(p, 'proof'));
       }),
+    manifest: () => call((k) => k.manifest()),
+    logs: () => call((k) => k.logs()),
+    set: (key, value) =>
+      call((k) => {
+        assertJsonValue(value);
+        return k.set(key, value);
+      }),
+    state: () => call((k) => k.state()),
+    drift: () => call((k) => k.drift()),
+    timeline: (limit) => call((k) => (limit === undefined ? k.timeline() : k.timeline(limit))),
+    viewDigest: () => call((k) => k.viewDigest()),
+    rejections: () => call((k) => k.rejections()),
+    forks: () => call((k) => k.forks()),
+    debug: {
+      partition: (group) => call((k) => k.partition(group)),
+      partitionGroup: () => call((k) => k.partitionGroup()),
+    },
   };
 }
 

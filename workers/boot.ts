@@ -2,7 +2,9 @@ import { Kernel } from '../src/kernel/kernel.js';
 import { IdbLedgerStore } from '../adapters/browser/idb-store.js';
 import { openBrowserIdentity } from '../adapters/browser/identity.js';
 import { claimSlot, DEFAULT_NAMESPACE } from '../adapters/browser/slots.js';
+import { Federation } from './federation.js';
 import { KernelService } from './kernel-service.js';
+import { buildManifest } from './manifest.js';
 import type { BootOptions, LoadProgress } from './protocol.js';
 
 /** The slot database of `slot` in `namespace`, e.g. `naos-node-0`. */
@@ -27,6 +29,7 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
   const dbName = slotDatabaseName(namespace, claim.slot);
   let store: IdbLedgerStore | undefined;
   try {
+    const manifest = buildManifest(options.manifest ?? {}, Date.now());
     const identity = await openBrowserIdentity(dbName);
     store = await IdbLedgerStore.open(dbName);
     const kernel = await Kernel.open({
@@ -35,7 +38,10 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
     });
-    return new KernelService(kernel, claim.slot);
+    // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).
+    const federation =
+      options.federation === false ? undefined : await Federation.start({ kernel, signer: identity.signer, manifest, namespace });
+    return new KernelService(kernel, claim.slot, federation);
   } catch (error) {
     await store?.close();
     claim.release();

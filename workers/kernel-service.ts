@@ -1,5 +1,9 @@
 import { asError, InvalidInputError } from '../src/errors.js';
-import type { Kernel } from '../src/kernel/kernel.js';
+import type { Manifest } from '../src/federation/messages.js';
+import type { ForkEvidence, PeerView as SyncPeerView, RejectionView } from '../src/federation/sync-engine.js';
+import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
+import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
+import type { FederationPort } from './federation.js';
 import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProofView, KernelStatus } from '../src/kernel/api.js';
 
 /** Who this node is, beyond its id. */
@@ -13,10 +17,17 @@ export interface NodeInfo {
   readonly verifierKey: string;
 }
 
-/** A peer this node knows. Federation is not there yet, so there are none. */
-export interface PeerView {
-  readonly nodeId: string;
-}
+/**
+ * A live peer: `{nodeId, manifest, trust, stateRoot, logs, health: {uptimeMs, latencyMs,
+ * lastSeen}, rejected}` (src/federation/sync-engine.ts). `manifest` and the health
+ * figures appear once the peer has announced itself / answered a request.
+ */
+export type PeerView = SyncPeerView;
+
+export type { DriftEvent, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, ViewEntry };
+
+/** Most entries one timeline() call returns. */
+export const MAX_TIMELINE = 10_000;
 
 /** Most entries one entries() call returns; larger reads are paged by the caller. */
 export const MAX_ENTRIES_PER_CALL = 10_000;
@@ -30,12 +41,14 @@ export const MAX_ENTRIES_PER_CALL = 10_000;
 export class KernelService {
   readonly #kernel: Kernel;
   readonly #slot: number;
+  readonly #federation: FederationPort | undefined;
   readonly #subscriptions = new Map<number, () => void>();
   #nextSubscription = 1;
 
-  constructor(kernel: Kernel, slot: number) {
+  constructor(kernel: Kernel, slot: number, federation?: FederationPort) {
     this.#kernel = kernel;
     this.#slot = slot;
+    this.#federation = federation;
   }
 
   info(): NodeInfo {
@@ -65,8 +78,76 @@ export class KernelService {
     return this.#kernel.heads();
   }
 
+  /** The live peers (none without federation). */
   peers(): PeerView[] {
-    return [];
+    return this.#federation?.peers() ?? [];
+  }
+
+  /** What this node announces about itself (F2); undefined without federation. */
+  manifest(): Manifest | undefined {
+    return this.#federation?.manifest;
+  }
+
+  /** Refused messages, counted per sender (`link:<link>` when the sender is unknown) and reason. */
+  rejections(): RejectionView[] {
+    return this.#federation?.rejections() ?? [];
+  }
+
+  /** Equivocation evidence (F11): a log's author signed two histories. */
+  forks(): ForkEvidence[] {
+    return this.#federation?.forks() ?? [];
+  }
+
+  /** Every held log as peers see it: origin, verifier key, size, latest signed checkpoint. */
+  logs(): LogAdvert[] {
+    return this.#kernel.adverts();
+  }
+
+  /** Writes `value` under `key` in the shared derived state (a `set` entry in the node's log). */
+  set(key: unknown, value: unknown): Promise<AppendResult> {
+    if (typeof key !== 'string') return Promise.reject(new TypeError(`set takes a string key, got ${typeof key}`));
+    return this.#kernel.set(key, value);
+  }
+
+  /** The derived state: every key with its winning write, sorted by key. */
+  state(): KeyValue[] {
+    return this.#kernel.state();
+  }
+
+  /** Concurrent conflicting writes of one key, with the deterministic winner. */
+  drift(): DriftEvent[] {
+    return this.#kernel.drift();
+  }
+
+  /** The newest `limit` entries of all held logs in (time, author, seq) order. */
+  timeline(limit = 100): ViewEntry[] {
+    assertCount(limit, 'limit');
+    if (limit > MAX_TIMELINE) throw new RangeError(`at most ${MAX_TIMELINE} timeline entries per call, asked for ${limit}`);
+    return this.#kernel.timeline(limit);
+  }
+
+  /** Hash of the derived state; equal on nodes holding equal entries. */
+  viewDigest(): string {
+    return this.#kernel.viewDigest();
+  }
+
+  /** Test/debug affordance: only tabs in the same partition group hear each other (null heals). */
+  async partition(group: unknown): Promise<void> {
+    if (group !== null && (typeof group !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(group))) {
+      throw new InvalidInputError(`a partition group is null or 1–64 letters, digits, '.', '_', '-'; got ${JSON.stringify(group)}`);
+    }
+    if (!this.#federation) throw new InvalidInputError('this node runs without federation');
+    await this.#federation.partition(group);
+  }
+
+  partitionGroup(): string | null {
+    return this.#federation?.partitionGroup() ?? null;
+  }
+
+  /** Leaves the federation and closes the kernel (waiting for queued appends). */
+  async close(): Promise<void> {
+    await this.#federation?.close();
+    await this.#kernel.close();
   }
 
   status(): KernelStatus {
@@ -78,37 +159,40 @@ export class KernelService {
     return this.#kernel.checkpoint();
   }
 
-  checkpoints(): { size: number; note: string }[] {
-    return this.#kernel.checkpoints();
+  checkpoints(origin?: string): { size: number; note: string }[] {
+    return this.#kernel.checkpoints(originOrOwn(origin, this.#kernel));
   }
 
-  /** Entries [start, end) of the node's own log (end is clamped to the log size). */
-  entries(start: number, end: number): Promise<EntryView[]> {
+  /** Entries [start, end) of a held log, the node's own by default (end is clamped to the log size). */
+  entries(start: number, end: number, origin?: string): Promise<EntryView[]> {
     try {
+      const log = originOrOwn(origin, this.#kernel);
       assertCount(start, 'start');
       assertCount(end, 'end');
       if (end < start) throw new RangeError(`end ${end} is before start ${start}`);
       if (end - start > MAX_ENTRIES_PER_CALL) {
         throw new RangeError(`at most ${MAX_ENTRIES_PER_CALL} entries per call, asked for ${start}..${end}`);
       }
-      return this.#kernel.entries(start, end);
+      return this.#kernel.entries(start, end, log);
     } catch (error) {
       return Promise.reject(asError(error));
     }
   }
 
-  /** Inclusion proof of entry `index` in the tree of `size` (default: the whole log). */
-  prove(index: number, size?: number): InclusionProofView {
+  /** Inclusion proof of entry `index` in the tree of `size` (default: the whole log) of a held log (default: own). */
+  prove(index: number, size?: number, origin?: string): InclusionProofView {
+    const log = originOrOwn(origin, this.#kernel);
     assertCount(index, 'index');
     if (size !== undefined) assertCount(size, 'size');
-    return this.#kernel.proveInclusion(index, size);
+    return this.#kernel.proveInclusion(index, size, log);
   }
 
-  /** Consistency proof between the trees of `size1` and `size2` (default: the whole log). */
-  consistency(size1: number, size2?: number): ConsistencyProofView {
+  /** Consistency proof between the trees of `size1` and `size2` (default: the whole log) of a held log (default: own). */
+  consistency(size1: number, size2?: number, origin?: string): ConsistencyProofView {
+    const log = originOrOwn(origin, this.#kernel);
     assertCount(size1, 'size1');
     if (size2 !== undefined) assertCount(size2, 'size2');
-    return this.#kernel.proveConsistency(size1, size2);
+    return this.#kernel.proveConsistency(size1, size2, log);
   }
 
   /** Calls `listener` with each new head; returns an id for offChange. */
@@ -132,6 +216,13 @@ export class KernelService {
     unsubscribe();
     return this.#subscriptions.delete(id);
   }
+}
+
+/** The origin asked for, or the node's own log when none is given. */
+function originOrOwn(origin: unknown, kernel: Kernel): string {
+  if (origin === undefined || origin === null) return kernel.origin;
+  if (typeof origin !== 'string') throw new TypeError(`origin must be a string like naos/<node id>, got ${typeof origin}`);
+  return origin;
 }
 
 function assertCount(value: unknown, what: string): asserts value is number {

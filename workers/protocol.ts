@@ -12,6 +12,24 @@ export interface BootOptions {
   readonly preferredSlot?: number;
   /** How long to wait for the preferred slot to be let go (a reload) before taking another. */
   readonly preferredWaitMs?: number;
+  /** Region, shard, node types, capabilities the node announces (from the page URL); defaults otherwise. */
+  readonly manifest?: ManifestParams;
+  /** Join the namespace's tab federation (default true). */
+  readonly federation?: boolean;
+}
+
+/**
+ * What the page may say about the node it starts (from the URL, e.g.
+ * `?region=eu-west&shard=eu-west-1&types=pod-host,index`): raw strings, checked by the
+ * worker (workers/manifest.ts), which fails the boot with InvalidInputError naming a bad one.
+ */
+export interface ManifestParams {
+  readonly region?: string;
+  readonly shard?: string;
+  /** Comma-separated node types (F2): pod-host, compute, gateway, index, bridge. */
+  readonly types?: string;
+  /** Comma-separated capability names. */
+  readonly capabilities?: string;
 }
 
 /** Progress of re-verifying one stored log on boot. */

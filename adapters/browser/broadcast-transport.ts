@@ -37,10 +37,13 @@ export class BroadcastTransport implements Transport {
     this.#channel.onmessage = (event: MessageEvent<unknown>) => this.#receive(event.data);
     // Data that cannot be deserialised here (e.g. a SharedArrayBuffer posted across agent
     // clusters): nothing to hand on.
-    this.#channel.onmessageerror = () => void this.stats.dropped++;
+    this.#channel.onmessageerror = () => {
+      this.stats.dropped++;
+    };
   }
 
-  send(bytes: Uint8Array, _to?: string): void {
+  /** Broadcasts `bytes`; there is no addressing here (receivers drop what is not for them). */
+  send(bytes: Uint8Array): void {
     if (this.#closed) return;
     try {
       // Structured clone copies a view's whole buffer; send exactly the bytes.

@@ -1,0 +1,130 @@
+import { BroadcastTransport, syncChannelName } from '../adapters/browser/broadcast-transport.js';
+import type { Signer } from '../src/crypto/ed25519.js';
+import type { Manifest } from '../src/federation/messages.js';
+import { type ForkEvidence, type PeerView, type RejectionView, SyncEngine, type SyncOptions } from '../src/federation/sync-engine.js';
+import { type Transport, TransportMux } from '../src/federation/transport.js';
+import type { Kernel } from '../src/kernel/kernel.js';
+
+export interface FederationOptions {
+  readonly kernel: Kernel;
+  readonly signer: Signer;
+  readonly manifest: Manifest;
+  /** Storage/lock namespace; the tabs of one namespace share the channel `<namespace>-sync`. */
+  readonly namespace: string;
+  /** How often the engine ticks (heartbeats, peer expiry, request timeouts). */
+  readonly tickMs?: number;
+  /** Transports besides the tab channel (e.g. libp2p, a later issue). */
+  readonly transports?: readonly Transport[];
+  readonly sync?: Partial<Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'messagesPerSecond'>>;
+}
+
+/** What the kernel service shows of the federation. */
+export interface FederationPort {
+  readonly manifest: Manifest;
+  peers(): PeerView[];
+  rejections(): RejectionView[];
+  forks(): ForkEvidence[];
+  /** The test/debug partition group this node is in (null: the whole namespace). */
+  partitionGroup(): string | null;
+  partition(group: string | null): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TICK_MS = 250;
+/** Messages waiting to be handled beyond this are dropped (the protocol re-asks). */
+const MAX_QUEUED_MESSAGES = 10_000;
+
+/**
+ * A node's federation in its worker: the SyncEngine over a TransportMux that carries the
+ * tab channel (BroadcastChannel) and any further transports, driven by a tick timer.
+ * Received messages are handled one at a time, in arrival order, as in the simulator
+ * the engine is tested with.
+ *
+ * A test/debug affordance: `partition(group)` moves the tab channel to a channel of its
+ * own (`<namespace>-sync/partition:<group>`), so only tabs in the same group hear each
+ * other; `partition(null)` heals. Other transports are not affected.
+ */
+export class Federation implements FederationPort {
+  readonly engine: SyncEngine;
+  readonly manifest: Manifest;
+  readonly #mux = new TransportMux();
+  readonly #namespace: string;
+  #channel: BroadcastTransport;
+  #group: string | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #inbox: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #closed = false;
+
+  private constructor(options: FederationOptions) {
+    this.manifest = options.manifest;
+    this.#namespace = options.namespace;
+    this.engine = new SyncEngine({
+      host: options.kernel,
+      signer: options.signer,
+      manifest: options.manifest,
+      now: () => Date.now(),
+      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+      send: (bytes, to) => this.#mux.send(bytes, to),
+      ...options.sync,
+    });
+    this.#channel = new BroadcastTransport(syncChannelName(options.namespace));
+    this.#mux.add(this.#channel);
+    for (const transport of options.transports ?? []) this.#mux.add(transport);
+    this.#mux.onMessage((bytes, link) => this.#enqueue(bytes, link));
+  }
+
+  /** Joins the federation: announces the node, then ticks every `tickMs`. */
+  static async start(options: FederationOptions): Promise<Federation> {
+    const federation = new Federation(options);
+    await federation.engine.start();
+    federation.#timer = setInterval(() => void federation.engine.tick().catch(() => undefined), options.tickMs ?? DEFAULT_TICK_MS);
+    return federation;
+  }
+
+  peers(): PeerView[] {
+    return this.engine.peers();
+  }
+
+  rejections(): RejectionView[] {
+    return this.engine.rejections();
+  }
+
+  forks(): ForkEvidence[] {
+    return this.engine.forks();
+  }
+
+  partitionGroup(): string | null {
+    return this.#group;
+  }
+
+  async partition(group: string | null): Promise<void> {
+    if (this.#closed || group === this.#group) return;
+    const next = new BroadcastTransport(syncChannelName(this.#namespace, group ?? undefined));
+    await this.#mux.remove(this.#channel);
+    this.#mux.add(next);
+    this.#channel = next;
+    this.#group = group;
+  }
+
+  /** Stops ticking and listening, closes the transports; the kernel stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.engine.close();
+    await this.#mux.close();
+    await this.#inbox;
+  }
+
+  #enqueue(bytes: Uint8Array, link: string): void {
+    if (this.#closed || this.#queued >= MAX_QUEUED_MESSAGES) return;
+    this.#queued++;
+    this.#inbox = this.#inbox.then(async () => {
+      this.#queued--;
+      // receive() never throws for bad input; anything else is the engine's bug, which
+      // must not stop the inbox either.
+      await this.engine.receive(bytes, link).catch(() => undefined);
+    });
+  }
+}
