@@ -233,9 +233,12 @@ function safeDump(context: QuickJSContext, error: QuickJSHandle): { name: string
       const record = dumped as { name?: unknown; message?: unknown };
       const name = typeof record.name === 'string' ? record.name : 'Error';
       const message = typeof record.message === 'string' ? record.message : '';
-      if (name === 'Error' && message === '' && Object.keys(record).length === 0) return { name: '<undumpable>', message: '' };
+      if (typeof record.name !== 'string' && typeof record.message !== 'string')
+        return { name: 'Error', message: 'uncaught non-Error object' };
       return { name, message };
     }
+    // An out-of-memory error reads back as an empty string (so does a guest's `throw ''`,
+    // which thus costs it a fresh sandbox — erring on the side of a clean heap).
     if (dumped === '' || dumped === undefined) return { name: '<undumpable>', message: '' };
     return { name: 'Error', message: `uncaught ${typeof dumped}: ${JSON.stringify(dumped) ?? typeof dumped}` };
   } catch {

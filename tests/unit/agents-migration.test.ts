@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
+import { AgentHost } from '../../src/agents/agent-host.js';
+import { AgentNotHostedError } from '../../src/agents/errors.js';
+import { stateHash } from '../../src/agents/state-hash.js';
+import { committed, COUNTER, TEST_LIMITS } from '../support/agents.js';
+import { SimNet } from '../support/simnet.js';
+
+const sandboxes: InProcessSandbox[] = [];
+afterAll(async () => {
+  for (const s of sandboxes) await s.close();
+});
+
+async function federation(nodes: number, seed: number) {
+  const net = await SimNet.create({ seed, nodes, loss: 0.05, duplicate: 0.05 });
+  const hosts = net.nodes.map((node) => {
+    const sandbox = new InProcessSandbox(TEST_LIMITS);
+    sandboxes.push(sandbox);
+    return new AgentHost({ kernel: node.kernel, sandbox });
+  });
+  const until = async (condition: () => boolean, what: string) => {
+    for (let waited = 0; waited < 60_000; waited += 250) {
+      if (condition()) return;
+      await net.run(250);
+    }
+    throw new Error(`simulated network (seed ${seed}) never reached: ${what}`);
+  };
+  return { net, hosts, until };
+}
+
+describe('migration over the simulated network (F18)', () => {
+  it('hands an agent over with its state and passport; the new host resumes it, the old one stops', async () => {
+    const { net, hosts, until } = await federation(3, 501);
+    const [a, b, c] = hosts as [AgentHost, AgentHost, AgentHost];
+    const { id } = await a.spawn(COUNTER, { name: 'traveller', state: { n: 0 } });
+    committed(await a.send(id, { by: 5 }));
+    committed(await a.send(id, { by: 5 }));
+    await until(() => net.converged(), 'the spawn and steps replicate');
+    // Nobody else may run it: every node derives node A as its host.
+    await expect(b.send(id, {})).rejects.toThrow(AgentNotHostedError);
+    expect(c.get(id)).toMatchObject({ host: a.nodeId, epoch: 0, step: 2, state: { n: 10 }, live: false });
+
+    const moved = await a.migrate(id, b.nodeId);
+    expect(moved).toMatchObject({ agent: id, to: b.nodeId, epoch: 1, step: 2, stateHash: stateHash({ n: 10 }) });
+    // The old host stops at once, before the hand-over has reached anyone.
+    await expect(a.send(id, {})).rejects.toThrow(AgentNotHostedError);
+    expect(a.get(id).live).toBe(false);
+
+    await until(() => b.get(id).live, 'B resumes the agent');
+    const resumed = committed(await b.send(id, { by: 1 }));
+    expect(resumed).toMatchObject({ step: 3, state: { n: 11 } });
+    await until(() => net.converged() && c.get(id).step === 3, 'everyone sees the step at B');
+    for (const host of hosts) expect(host.get(id)).toMatchObject({ host: b.nodeId, epoch: 1, step: 3, stateHash: stateHash({ n: 11 }) });
+    expect(hosts.filter((h) => h.get(id).live).map((h) => h.nodeId)).toEqual([b.nodeId]);
+    await expect(a.send(id, {})).rejects.toThrow(/hosted by node/);
+    await expect(c.send(id, {})).rejects.toThrow(AgentNotHostedError);
+
+    // Any node re-executes any recorded step — including those recorded by the old host.
+    expect(await c.replay(id, 2)).toMatchObject({ status: 'confirmed', recordedBy: a.nodeId });
+    expect(await c.replay(id, 3)).toMatchObject({ status: 'confirmed', recordedBy: b.nodeId });
+  });
+
+  it('ignores steps the old host writes after its hand-over (never two live copies)', async () => {
+    const { net, hosts, until } = await federation(2, 502);
+    const [a, b] = hosts as [AgentHost, AgentHost];
+    const { id } = await a.spawn(COUNTER, { name: 'split', state: { n: 0 } });
+    await a.migrate(id, b.nodeId);
+    // A misbehaving old host keeps stepping by writing a step record of its own.
+    await net.nodes[0]!.kernel.appendEntries([
+      {
+        kind: 'agent.step',
+        value: {
+          agent: id,
+          epoch: 0,
+          step: 1,
+          message: {},
+          prevHash: stateHash({ n: 0 }),
+          state: { n: 99 },
+          stateHash: stateHash({ n: 99 }),
+          effects: [],
+          modules: {},
+        },
+      },
+    ]);
+    await until(() => net.converged() && b.get(id).live, 'B resumes');
+    expect(b.get(id)).toMatchObject({ step: 0, state: { n: 0 } });
+    expect(committed(await b.send(id, { by: 2 })).state).toEqual({ n: 2 });
+  });
+});
