@@ -75,13 +75,14 @@ export class IdbLedgerStore implements LedgerStore {
     });
   }
 
-  createLog(head: StoredLogHead, checkpoint: StoredCheckpoint): Promise<void> {
+  /** A log's head, with its size-0 checkpoint for the node's own log (a replica starts without one). */
+  createLog(head: StoredLogHead, checkpoint?: StoredCheckpoint): Promise<void> {
     return this.#run('createLog', async () => {
-      if (head.size !== 0 || checkpoint.size !== 0) throw new StoreConflictError('a new log starts at size 0');
+      if (head.size !== 0 || (checkpoint && checkpoint.size !== 0)) throw new StoreConflictError('a new log starts at size 0');
       const tx = this.#db.transaction(['heads', 'checkpoints'], 'readwrite', { durability: this.#durability });
       await Promise.all([
         tx.objectStore('heads').add({ origin: head.origin, verifierKey: head.verifierKey, size: 0 }),
-        tx.objectStore('checkpoints').add({ size: 0, note: checkpoint.note }, [head.origin, 0]),
+        ...(checkpoint ? [tx.objectStore('checkpoints').add({ size: 0, note: checkpoint.note }, [head.origin, 0])] : []),
         tx.done,
       ]).catch((error: unknown) => {
         throw isConstraintError(error) ? new StoreConflictError(`log ${head.origin} already exists`, { cause: error }) : error;

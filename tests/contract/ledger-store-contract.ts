@@ -63,6 +63,15 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       await expect(store.createLog(head(ORIGIN_A), cp(0))).rejects.toThrow(StoreConflictError);
     });
 
+    it('creates a replica log without a checkpoint, then appends to it', async () => {
+      await store.createLog(head(ORIGIN_B));
+      expect(await store.listLogs()).toEqual([head(ORIGIN_B)]);
+      expect(await store.readCheckpoints(ORIGIN_B)).toEqual([]);
+      await store.append({ origin: ORIGIN_B, start: 0, entries: [bytes(1)], checkpoint: cp(1) });
+      expect(await store.readCheckpoints(ORIGIN_B)).toEqual([cp(1)]);
+      await expect(store.createLog(head(ORIGIN_B))).rejects.toThrow(StoreConflictError);
+    });
+
     it('appends batches in order and reads any range back', async () => {
       await store.createLog(head(ORIGIN_A), cp(0));
       await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1), bytes(2, 2)], checkpoint: cp(2) });
