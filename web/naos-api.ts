@@ -16,7 +16,8 @@ import type {
   RejectionView,
   ViewEntry,
 } from '../workers/kernel-service.js';
-import type { KernelRemote } from '../workers/protocol.js';
+import type { AgentsRemote, KernelRemote } from '../workers/protocol.js';
+import { createNaosAgents, type NaosAgentsApi } from './naos-agents.js';
 
 /** Outcome of running the RFC 9162 verifier on a proof: it holds, or why not. */
 export type ProofVerdict = { readonly valid: true } | { readonly valid: false; readonly reason: string };
@@ -78,6 +79,8 @@ export interface NaosApi {
   forks(): Promise<ForkEvidence[]>;
   /** Test and debug affordances: not for applications. */
   readonly debug: NaosDebugApi;
+  /** The agent runtime (web/naos-agents.ts, docs/AGENTS.md). */
+  readonly agents: NaosAgentsApi;
 }
 
 /** Test/debug affordances of `naos` (docs/BROWSER.md). */
@@ -183,6 +186,7 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
       partition: (group) => call((k) => k.partition(group)),
       partitionGroup: () => call((k) => k.partitionGroup()),
     },
+    agents: createNaosAgents(() => call(async (k) => (await k.agents()) as unknown as AgentsRemote)),
   };
 }
 

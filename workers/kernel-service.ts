@@ -1,8 +1,10 @@
-import { asError, InvalidInputError } from '../src/errors.js';
+import * as Comlink from 'comlink';
+import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView as SyncPeerView, RejectionView } from '../src/federation/sync-engine.js';
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
+import type { AgentService } from './agent-service.js';
 import type { FederationPort } from './federation.js';
 import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProofView, KernelStatus } from '../src/kernel/api.js';
 
@@ -26,6 +28,9 @@ export type PeerView = SyncPeerView;
 
 export type { DriftEvent, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, ViewEntry };
 
+/** The node was booted without agents (BootOptions.agents === false). */
+export class AgentsUnavailableError extends NaosError {}
+
 /** Most entries one timeline() call returns. */
 export const MAX_TIMELINE = 10_000;
 
@@ -42,13 +47,21 @@ export class KernelService {
   readonly #kernel: Kernel;
   readonly #slot: number;
   readonly #federation: FederationPort | undefined;
+  readonly #agents: AgentService | undefined;
   readonly #subscriptions = new Map<number, () => void>();
   #nextSubscription = 1;
 
-  constructor(kernel: Kernel, slot: number, federation?: FederationPort) {
+  constructor(kernel: Kernel, slot: number, federation?: FederationPort, agents?: AgentService) {
     this.#kernel = kernel;
     this.#slot = slot;
     this.#federation = federation;
+    this.#agents = agents;
+  }
+
+  /** The agent API (naos.agents), handed across as a comlink proxy of its own. */
+  agents(): AgentService & Comlink.ProxyMarked {
+    if (!this.#agents) throw new AgentsUnavailableError('this node was started without agents');
+    return Comlink.proxy(this.#agents);
   }
 
   info(): NodeInfo {

@@ -1,3 +1,5 @@
+import type { Remote } from 'comlink';
+import type { AgentService } from './agent-service.js';
 import type { KernelService } from './kernel-service.js';
 
 /**
@@ -16,6 +18,8 @@ export interface BootOptions {
   readonly manifest?: ManifestParams;
   /** Join the namespace's tab federation (default true). */
   readonly federation?: boolean;
+  /** Run agents (default true); `healthIntervalMs` sets the health monitor's period (0: only on request). */
+  readonly agents?: false | { readonly healthIntervalMs?: number };
 }
 
 /**
@@ -57,3 +61,6 @@ export interface KernelWorkerEndpoint {
 export type KernelRemote = {
   readonly [K in keyof KernelService]: KernelService[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
+
+/** The agent API (naos.agents) as the page sees it: a comlink proxy of the worker's AgentService. */
+export type AgentsRemote = Remote<AgentService>;
