@@ -1,5 +1,6 @@
 import { css, html, LitElement, type TemplateResult } from 'lit';
 import type { KernelClient } from '../kernel-client.js';
+import './agents-panel.js';
 import './node-panel.js';
 
 /**
@@ -20,11 +21,14 @@ export class NaosApp extends LitElement {
     return html`<header>
         <h1>Naos</h1>
         <p>Every browser tab is a kernel.</p>
-        <nav aria-label="Panels"><a href="#node" aria-current="page">Node</a></nav>
+        <nav aria-label="Panels"><a href="#node" aria-current="page">Node</a> <a href="#agents">Agents</a></nav>
       </header>
       <main id="node">
         <naos-node-panel .client=${this.client}></naos-node-panel>
-      </main>`;
+      </main>
+      <section id="agents">
+        <naos-agents-panel .client=${this.client}></naos-agents-panel>
+      </section>`;
   }
 
   static override styles = css`
