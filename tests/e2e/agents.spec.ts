@@ -1,0 +1,109 @@
+import { expect, test } from '@playwright/test';
+import { openNode } from './support.js';
+
+const COUNTER = 'function step(state, message) { return { state: { n: (state.n || 0) + (message.by || 1) } }; }';
+
+test('naos.agents: spawn → {id}, send → the outcome or a named rejection, get → {id, state, stateHash}', async ({ page }) => {
+  await openNode(page);
+  const result = await page.evaluate(async (code) => {
+    const { id } = await naos.agents.spawn(code, { name: 'counter' });
+    const outcome = await naos.agents.send(id, { by: 3 });
+    const agent = await naos.agents.get(id);
+    const named = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+    return {
+      id,
+      outcome,
+      agent: { id: agent.id, state: agent.state, stateHash: agent.stateHash, step: agent.step },
+      unknown: await named(naos.agents.send('agent:nobody::local', {})),
+      badMessage: await named(naos.agents.send(id, { x: undefined as unknown as number, f: () => 1 })),
+      refused: await naos.agents.send(
+        (
+          await naos.agents.spawn('function step(s) { return { state: s, effects: [{ type: "propose", proposal: 1 }] }; }', {
+            name: 'proposer',
+          })
+        ).id,
+        {},
+      ),
+    };
+  }, COUNTER);
+  expect(result.id).toBe('agent:counter::local');
+  expect(result.outcome).toMatchObject({ status: 'committed', step: 1, state: { n: 3 } });
+  expect(result.agent).toEqual({ id: result.id, state: { n: 3 }, stateHash: result.outcome.stateHash, step: 1 });
+  expect(result.unknown).toMatch(/^AgentNotFoundError: no agent agent:nobody::local/);
+  expect(result.badMessage).toMatch(/^InvalidValueError/);
+  expect(result.refused).toMatchObject({
+    status: 'committed',
+    effects: [{ type: 'propose', status: 'refused', right: 'council.propose' }],
+  });
+});
+
+test('the Agents panel spawns, steps, and shows a killed step rolled back in its history', async ({ page }) => {
+  await openNode(page);
+  const panel = page.locator('naos-agents-panel');
+  await panel.getByLabel('Name').fill('ui-agent');
+  await panel.getByRole('button', { name: 'Spawn' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Spawned agent:ui-agent::local');
+  await expect(panel.getByTestId('agent-detail')).toContainText('agent:ui-agent::local');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Step 1 committed');
+  await expect(panel.getByTestId('agent-state')).toContainText('"count": 1');
+  // A runaway step, killed by hand: rolled back to step 1's state.
+  await panel.getByLabel('Message (JSON)').fill('{"spin": true}');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  await panel.getByRole('button', { name: 'Kill sandbox' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText(/Step 2 rolled back \((crash|cpu)/);
+  await expect(panel.getByTestId('agent-history')).toContainText('agent.rollback');
+  await expect(panel.getByTestId('agent-step')).toHaveText('1');
+});
+
+test('an agent migrates between two tabs: the new tab resumes it, the old one stops; any tab replays its steps', async ({ browser }) => {
+  const context = await browser.newContext();
+  try {
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await openNode(a);
+    const bId = await openNode(b);
+    const { id } = await a.evaluate(async (code) => {
+      const spawned = await naos.agents.spawn(code, { name: 'traveller' });
+      await naos.agents.send(spawned.id, { by: 10 });
+      return spawned;
+    }, COUNTER);
+    // B learns of the agent through tab federation.
+    await expect
+      .poll(
+        () =>
+          b.evaluate(
+            (agent) =>
+              naos.agents.get(agent).then(
+                (v) => v.step,
+                () => -1,
+              ),
+            id,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe(1);
+    const moved = await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const);
+    expect(moved).toMatchObject({ to: bId, epoch: 1, step: 1 });
+    await expect.poll(() => b.evaluate((agent) => naos.agents.get(agent).then((v) => v.live), id), { timeout: 30_000 }).toBe(true);
+    const atB = await b.evaluate((agent) => naos.agents.send(agent, { by: 1 }), id);
+    expect(atB).toMatchObject({ status: 'committed', step: 2, state: { n: 11 } });
+    const atA = await a.evaluate(
+      (agent) =>
+        naos.agents.send(agent, {}).then(
+          () => 'ran',
+          (e: Error) => e.name,
+        ),
+      id,
+    );
+    expect(atA).toBe('AgentNotHostedError');
+    await expect.poll(() => a.evaluate((agent) => naos.agents.get(agent).then((v) => v.step), id), { timeout: 30_000 }).toBe(2);
+    expect(await a.evaluate((agent) => naos.agents.replay(agent, 2), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+  } finally {
+    await context.close();
+  }
+});
