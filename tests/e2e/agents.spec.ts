@@ -12,7 +12,7 @@ test('naos.agents: spawn → {id}, send → the outcome or a named rejection, ge
     const named = async (p: Promise<unknown>) =>
       p.then(
         () => 'resolved',
-        (e: Error) => `${e.name}: ${e.message}`,
+        (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`,
       );
     return {
       id,
@@ -96,7 +96,7 @@ test('an agent migrates between two tabs: the new tab resumes it, the old one st
       (agent) =>
         naos.agents.send(agent, {}).then(
           () => 'ran',
-          (e: Error) => e.name,
+          (e: unknown) => (e as Error).name,
         ),
       id,
     );
