@@ -7,9 +7,9 @@ export async function nodeReady(page: Page): Promise<string> {
   return page.evaluate(() => naos.nodeId());
 }
 
-/** Opens the app in `page` and waits for its kernel. */
-export async function openNode(page: Page): Promise<string> {
-  await page.goto('/');
+/** Opens the app in `page` (at `path`, e.g. `/#peers` for a panel) and waits for its kernel. */
+export async function openNode(page: Page, path = '/'): Promise<string> {
+  await page.goto(path);
   return nodeReady(page);
 }
 
