@@ -109,6 +109,22 @@ export class NodePanel extends LitElement {
         <dd><code class="hash">${node.info.verifierKey}</code></dd>
         <dt>State</dt>
         <dd data-testid="state">${node.status.state}</dd>
+        ${
+          node.manifest
+            ? html`<dt>Region / shard</dt>
+                <dd data-testid="region">${node.manifest.region} / ${node.manifest.shard}</dd>
+                <dt>Node types</dt>
+                <dd>${node.manifest.types.join(', ')}</dd>
+                <dt>Capabilities</dt>
+                <dd>${node.manifest.capabilities.join(', ')}</dd>
+                <dt>Trust level</dt>
+                <dd data-testid="trust">
+                  ${node.manifest.trust} <span class="muted">(claimed; peers start every node at experimental)</span>
+                </dd>
+                <dt>Software</dt>
+                <dd>${node.manifest.software}, started ${new Date(node.manifest.started).toLocaleString()}</dd>`
+            : nothing
+        }
       </dl>
     </section>`;
   }

@@ -1,6 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { AppendResult, EntryView, Head, InclusionProofView, KernelStatus } from '../../src/kernel/api.js';
-import type { NodeInfo } from '../../workers/kernel-service.js';
+import type { Manifest, NodeInfo } from '../../workers/kernel-service.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { ProofVerdict } from '../naos-api.js';
@@ -8,6 +8,8 @@ import type { ProofVerdict } from '../naos-api.js';
 /** What a panel shows about its node, read in one go after each change. */
 export interface NodeSnapshot {
   readonly info: NodeInfo;
+  /** What the node announces to peers (F2); undefined when it runs without federation. */
+  readonly manifest: Manifest | undefined;
   readonly status: KernelStatus;
   /** Head of the node's own log; undefined if that log was refused as damaged. */
   readonly head: Head | undefined;
@@ -38,7 +40,7 @@ export class KernelController implements ReactiveController {
   #connected = false;
   #refreshing = false;
   #refreshAgain = false;
-  #info: NodeInfo | undefined;
+  #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -142,13 +144,13 @@ export class KernelController implements ReactiveController {
 
   async #snapshot(client: KernelClient): Promise<NodeSnapshot> {
     const naos = client.naos;
-    this.#info ??= await naos.info();
-    const info = this.#info;
+    this.#info ??= { info: await naos.info(), manifest: await naos.manifest() };
+    const { info, manifest } = this.#info;
     const [status, heads, stateRoot] = await Promise.all([naos.status(), naos.heads(), naos.stateRoot()]);
     const head = heads.find((h) => h.origin === info.origin);
     const checkpoint = head ? await naos.checkpoint() : undefined;
     const recent = head && head.size > 0 ? await naos.entries(Math.max(0, head.size - RECENT_ENTRIES), head.size) : [];
-    return { info, status, head, stateRoot, checkpoint, recent };
+    return { info, manifest, status, head, stateRoot, checkpoint, recent };
   }
 }
 

@@ -1,0 +1,204 @@
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import type { EntryView } from '../../src/kernel/api.js';
+import type { LogAdvert } from '../../workers/kernel-service.js';
+import { signedCheckpointRoot } from '../checkpoint-root.js';
+import { ApiController } from '../controllers/api-controller.js';
+import { describeError } from '../controllers/kernel-controller.js';
+import type { KernelClient } from '../kernel-client.js';
+import type { NaosApi } from '../naos-api.js';
+import { panelStyles } from './panel-styles.js';
+
+export const PAGE_SIZE = 20;
+
+interface LedgerView {
+  readonly ownOrigin: string;
+  readonly logs: readonly LogAdvert[];
+  /** The log shown and the page of it. */
+  readonly origin: string;
+  readonly size: number;
+  readonly start: number;
+  readonly entries: readonly EntryView[];
+}
+
+type Line = { readonly ok: boolean; readonly text: string };
+
+/**
+ * The Ledger panel: pick any held log (the node's own or a replica), page through its
+ * entries, and prove + verify an entry's inclusion with the RFC 9162 verifier in the
+ * page, checking the proof's root against the log author's signed checkpoint.
+ */
+export class LedgerPanel extends LitElement {
+  static override properties = {
+    client: { attribute: false },
+    origin: { state: true },
+    start: { state: true },
+    verdict: { state: true },
+    proving: { state: true },
+  };
+
+  declare client: KernelClient | undefined;
+  /** Chosen log; undefined = the node's own. */
+  declare origin: string | undefined;
+  /** First index of the page shown; undefined = the last page. */
+  declare start: number | undefined;
+  declare verdict: { readonly index: number; readonly origin: string; readonly lines: readonly Line[] } | undefined;
+  declare proving: boolean;
+
+  readonly #ledger = new ApiController<LedgerView>(this, { read: (naos) => this.#read(naos) });
+
+  constructor() {
+    super();
+    this.client = undefined;
+    this.origin = undefined;
+    this.start = undefined;
+    this.verdict = undefined;
+    this.proving = false;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('client')) this.#ledger.client = this.client;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    // The controller reads on its own when the kernel is up; later choices read again.
+    if (this.#shown && (changed.has('origin') || changed.has('start'))) void this.#ledger.refresh();
+    this.#shown = true;
+  }
+
+  #shown = false;
+
+  async #read(naos: NaosApi): Promise<LedgerView> {
+    const [info, logs] = await Promise.all([naos.info(), naos.logs()]);
+    const origin = this.origin ?? info.origin;
+    const size = logs.find((log) => log.origin === origin)?.size ?? 0;
+    const lastPage = Math.max(0, Math.floor((size - 1) / PAGE_SIZE) * PAGE_SIZE);
+    const start = Math.min(this.start ?? lastPage, lastPage);
+    const entries = size > 0 ? await naos.entries(start, Math.min(size, start + PAGE_SIZE), origin) : [];
+    return { ownOrigin: info.origin, logs, origin, size, start, entries };
+  }
+
+  protected override render(): TemplateResult {
+    const view = this.#ledger.value;
+    if (!view) {
+      return html`<section class="card">
+        <h2>Ledger</h2>
+        <p class=${this.#ledger.error ? 'error' : 'muted'}>${this.#ledger.error ?? 'Waiting for the kernel…'}</p>
+      </section>`;
+    }
+    const end = view.start + view.entries.length;
+    return html`<section class="card" aria-labelledby="ledger-heading">
+      <h2 id="ledger-heading">Ledger</h2>
+      ${this.#ledger.error ? html`<p class="error" role="alert">${this.#ledger.error}</p>` : nothing}
+      <div class="row">
+        <label for="log-select">Log</label>
+        <select id="log-select" data-testid="log-select" @change=${this.#onSelect}>
+          ${view.logs.map(
+            (log) =>
+              html`<option value=${log.origin} ?selected=${log.origin === view.origin}>
+                ${log.origin === view.ownOrigin ? 'own · ' : ''}${log.origin} (${log.size})
+              </option>`,
+          )}
+        </select>
+      </div>
+      <p class="muted" data-testid="ledger-range">
+        ${view.size === 0 ? 'This log has no entries yet.' : `Entries ${view.start}–${end - 1} of ${view.size}`}
+      </p>
+      <nav class="row" aria-label="Pages">
+        <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = 0)}>First</button>
+        <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = Math.max(0, view.start - PAGE_SIZE))}>
+          Previous
+        </button>
+        <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = view.start + PAGE_SIZE)}>Next</button>
+        <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = undefined)}>Last</button>
+      </nav>
+      ${
+        view.entries.length > 0
+          ? html`<table data-testid="ledger-entries">
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">kind</th>
+                  <th scope="col">value</th>
+                  <th scope="col">id</th>
+                  <th scope="col"><span class="visually-hidden">inclusion</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                ${view.entries.map((entry) => this.#renderEntry(entry, view.origin))}
+              </tbody>
+            </table>`
+          : nothing
+      }
+    </section>`;
+  }
+
+  #renderEntry(entry: EntryView, origin: string): TemplateResult {
+    const verdict = this.verdict?.index === entry.index && this.verdict.origin === origin ? this.verdict : undefined;
+    return html`<tr data-index=${entry.index}>
+      <td>${entry.index}</td>
+      <td>${entry.kind}</td>
+      <td><code>${JSON.stringify(entry.payload)}</code></td>
+      <td><code class="hash">${entry.id}</code></td>
+      <td>
+        <button ?disabled=${this.proving} @click=${() => this.#prove(entry.index, origin)} aria-label=${`Prove entry ${entry.index}`}>
+          Prove
+        </button>
+        ${
+          verdict
+            ? html`<ul class="verdict" data-testid="ledger-verdict" aria-live="polite">
+                ${verdict.lines.map((line) => html`<li class=${line.ok ? 'ok' : 'error'}>${line.ok ? '✓' : '✗'} ${line.text}</li>`)}
+              </ul>`
+            : nothing
+        }
+      </td>
+    </tr>`;
+  }
+
+  #onSelect = (event: Event): void => {
+    this.origin = (event.target as HTMLSelectElement).value;
+    this.start = undefined;
+    this.verdict = undefined;
+  };
+
+  /** Proves inclusion in the worker, verifies it here, and ties its root to the author's signed checkpoint. */
+  async #prove(index: number, origin: string): Promise<void> {
+    const naos = this.client?.naos;
+    const log = this.#ledger.value?.logs.find((l) => l.origin === origin);
+    if (!naos || !log) return;
+    this.proving = true;
+    const lines: Line[] = [];
+    try {
+      const proof = await naos.prove(index, undefined, origin);
+      const verdict = await naos.verifyInclusion(proof);
+      lines.push(
+        verdict.valid
+          ? { ok: true, text: `included in the tree of size ${proof.size}, root ${proof.root.slice(0, 16)}… (RFC 9162 verifier)` }
+          : { ok: false, text: `verification failed: ${verdict.reason}` },
+      );
+      const note = (await naos.checkpoints(origin)).find((c) => c.size === proof.size)?.note;
+      if (verdict.valid && note) {
+        const signed = await signedCheckpointRoot(note, log.verifierKey);
+        lines.push(
+          signed.root === proof.root
+            ? { ok: true, text: `that root is the one the log's author signed at size ${signed.size}` }
+            : { ok: false, text: `that root differs from the author's signed root at size ${signed.size}` },
+        );
+      }
+    } catch (error) {
+      lines.push({ ok: false, text: `cannot prove entry ${index}: ${describeError(error)}` });
+    } finally {
+      this.proving = false;
+    }
+    this.verdict = { index, origin, lines };
+  }
+
+  static override styles = [panelStyles];
+}
+
+customElements.define('naos-ledger-panel', LedgerPanel);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'naos-ledger-panel': LedgerPanel;
+  }
+}
