@@ -9,3 +9,12 @@ globalThis.naos = client.naos;
 
 const app = document.querySelector('naos-app') ?? document.body.appendChild(document.createElement('naos-app'));
 app.client = client;
+
+// Installable offline PWA (vite.config.ts, docs/BROWSER.md): the service worker precaches
+// the whole build. Registering it never reloads this page; a new build is used from the
+// next load on. Not in the dev server, which has no service worker.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((error: unknown) => {
+    console.warn('Naos works online only: the service worker could not be registered', error);
+  });
+}
