@@ -52,7 +52,8 @@ export class InProcessSandbox implements SandboxHost {
         return { ok: false as const, fault: { kind: 'crash' as const, message: 'the sandbox was killed' } };
       }
       if (engine.broken) this.#discard();
-      else engine.prewarm();
+      // The next step's context is made once the caller has its answer, as the worker host does.
+      else setTimeout(() => void this.#engine?.then((current) => current.prewarm()), 0);
       return outcome;
     });
     this.#queue = run.catch(() => undefined);
