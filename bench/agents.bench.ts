@@ -10,6 +10,7 @@ import { webcrypto } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { InProcessSandbox } from '../adapters/quickjs/in-process-sandbox.js';
 import { AgentHost } from '../src/agents/agent-host.js';
+import { parseStepOutput } from '../src/agents/step-output.js';
 import { webCryptoSigner } from '../src/crypto/ed25519.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import type { StepRequest } from '../src/sandbox/sandbox.js';
@@ -97,6 +98,25 @@ rows.push({
   name: 'batched host effect: cost per effect (checked, recorded, committed)',
   unit: 'µs',
   value: (many - zero) / EFFECTS,
+});
+// The part that crosses the sandbox boundary: effects come back as data, in one batch with the state.
+const marshal = new Bench({ time: 500, warmupTime: 100 });
+marshal
+  .add('sandbox step returning 0 effects, parsed', async () => {
+    const outcome = await sandbox.run(request(effector, { message: '{"count":0}' }));
+    if (outcome.ok) parseStepOutput(outcome.output);
+  })
+  .add(`sandbox step returning ${EFFECTS} effects, parsed`, async () => {
+    const outcome = await sandbox.run(request(effector, { message: `{"count":${EFFECTS}}` }));
+    if (outcome.ok) parseStepOutput(outcome.output);
+  });
+await marshal.run();
+const marshalRows = summarize('sandbox', marshal);
+rows.push({
+  group: 'sandbox',
+  name: 'batched host effect: marshalling cost per effect (guest → host, parsed)',
+  unit: 'µs',
+  value: (marshalRows[1]!.value - marshalRows[0]!.value) / EFFECTS,
 });
 
 // Guest compute against native V8: the same integer loop.
