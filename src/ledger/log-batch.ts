@@ -111,20 +111,48 @@ export async function planBatch(log: VerifiedLog | undefined, batch: LogBatch): 
 
   const held = log?.size ?? 0;
   if (batch.start > held) return { status: 'gap', have: held };
-  // The part we already hold must be identical; otherwise the author signed two histories.
+  // The part we already hold must be identical. A difference is a fork (F11) only if the
+  // author signed it: entries altered on the way (by a relaying peer) under a genuine
+  // checkpoint prove nothing against the author and are refused as a root mismatch.
   const overlapEnd = Math.min(end, held);
-  for (let i = batch.start; i < overlapEnd; i++) {
-    if (!bytesEqual(leafHash(batch.entries[i - batch.start]!), log!.tree.leafHash(i))) {
-      reject('fork', `entry ${i} differs from the copy held (signed at size ${end})`);
-    }
+  let differs = -1;
+  for (let i = batch.start; i < overlapEnd && differs < 0; i++) {
+    if (!bytesEqual(leafHash(batch.entries[i - batch.start]!), log!.tree.leafHash(i))) differs = i;
   }
   if (end <= held) {
     if (!bytesEqual(log!.root(end), checkpoint.root)) {
       reject('fork', `checkpoint at size ${end} has root ${toHex(checkpoint.root)}, held copy has ${toHex(log!.root(end))}`);
     }
+    if (differs >= 0)
+      reject('root-mismatch', `entry ${differs} differs from the copy held, whose root the checkpoint at size ${end} signs`);
     return { status: 'duplicate' };
   }
+  if (differs >= 0) {
+    if (bytesEqual(claimedRoot(log!, batch), checkpoint.root)) {
+      reject('fork', `entry ${differs} differs from the copy held (signed at size ${end})`);
+    }
+    reject('root-mismatch', `entry ${differs} differs from the copy held, and the batch's entries do not give its signed root`);
+  }
   return { status: 'append', checkpoint, verifier, from: held, decoded };
+}
+
+/**
+ * Root of the history a batch claims: the held leaves before `batch.start`, then the
+ * batch's entries. Computed on the log's own tree (truncated, extended, then restored
+ * leaf by leaf, all synchronously), so the cost is O(batch + overlap), not O(log size).
+ */
+function claimedRoot(log: VerifiedLog, batch: LogBatch): Uint8Array {
+  const tree = log.tree;
+  const held = tree.size;
+  const kept = Array.from({ length: held - batch.start }, (_, i) => tree.leafHash(batch.start + i));
+  tree.truncate(batch.start);
+  try {
+    for (const entry of batch.entries) tree.appendData(entry);
+    return tree.root();
+  } finally {
+    tree.truncate(batch.start);
+    for (const hash of kept) tree.appendLeafHash(hash);
+  }
 }
 
 /**

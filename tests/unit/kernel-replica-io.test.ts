@@ -124,3 +124,49 @@ describe('sync with a damaged replica', () => {
     expect(victim.status().damaged).toHaveLength(1);
   });
 });
+
+describe('entries altered by a relaying peer are not fork evidence against their author', () => {
+  async function authorAndReplica() {
+    const author = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(7)), now });
+    const replica = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(8)), now });
+    await author.appendMany(['a', 'b']);
+    await author.appendMany(['c', 'd']);
+    return { author, replica };
+  }
+  const altered = (entries: readonly Uint8Array[], index: number) =>
+    entries.map((bytes, i) => {
+      if (i !== index) return bytes;
+      const copy = bytes.slice();
+      copy[copy.length - 1]! ^= 1;
+      return copy;
+    });
+
+  it('a held batch with an altered entry under the genuine checkpoint is a root mismatch', async () => {
+    const { author, replica } = await authorAndReplica();
+    const batch = (await author.readBatch(author.origin, 0, 1 << 20))!;
+    await replica.applyBatch(batch);
+    await expect(replica.applyBatch({ ...batch, entries: altered(batch.entries, 1) })).rejects.toMatchObject({ reason: 'root-mismatch' });
+  });
+
+  it('a batch overlapping the held part with an altered entry there is a root mismatch; the signed extension still applies', async () => {
+    const { author, replica } = await authorAndReplica();
+    await replica.applyBatch((await author.readBatch(author.origin, 0, 1))!); // entries 0..1
+    const batch = (await author.readBatch(author.origin, 0, 1 << 20))!; // entries 0..3
+    expect(batch.entries).toHaveLength(4);
+    await expect(replica.applyBatch({ ...batch, entries: altered(batch.entries, 0) })).rejects.toMatchObject({ reason: 'root-mismatch' });
+    // The held tree was restored exactly: the genuine batch applies.
+    expect(await replica.applyBatch(batch)).toEqual({ status: 'applied', size: 4 });
+    expect(replica.stateRoot()).toBe(author.stateRoot());
+  });
+
+  it('a signed different history is still a fork', async () => {
+    const signer = seedSigner(new Uint8Array(32).fill(9));
+    const honest = await Kernel.open({ store: new MemoryLedgerStore(), signer, now });
+    const twin = await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => now() + 1 });
+    await honest.appendMany(['a', 'b']);
+    await twin.appendMany(['a', 'B', 'c']);
+    const replica = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(10)), now });
+    await replica.applyBatch((await honest.readBatch(honest.origin, 0, 1 << 20))!);
+    await expect(replica.applyBatch((await twin.readBatch(twin.origin, 0, 1 << 20))!)).rejects.toMatchObject({ reason: 'fork' });
+  });
+});

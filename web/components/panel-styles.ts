@@ -61,7 +61,7 @@ export const panelStyles = css`
     text-align: left;
     padding: 0.25rem 0.5rem;
     border-bottom: 1px solid var(--naos-border, #d0d7de);
-    overflow-wrap: anywhere;
+    overflow-wrap: break-word;
     vertical-align: top;
   }
   button {
