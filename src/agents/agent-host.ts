@@ -288,7 +288,7 @@ export class AgentHost {
     const hosting = this.#ledger.hosting(id);
     const committed = this.#ledger.committed(id);
     if (!citizen || !hosting || !committed) throw new AgentNotFoundError(`no agent ${id} is registered (or its spawn has not arrived)`);
-    const history = this.#ledger.history(id);
+    const counts = this.#ledger.counts(id);
     return {
       id,
       program: citizen.program,
@@ -303,8 +303,8 @@ export class AgentHost {
       state: committed.state,
       stateHash: committed.stateHash,
       modules: this.#ledger.imports(id),
-      refusals: history.filter((e) => e.kind === KINDS.refusal).length,
-      rollbacks: history.filter((e) => e.kind === KINDS.rollback).length,
+      refusals: counts.refusals,
+      rollbacks: counts.rollbacks,
     };
   }
 

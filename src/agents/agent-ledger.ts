@@ -8,6 +8,9 @@ import {
   type InstallRecord,
   KINDS,
   type MigrateRecord,
+  type PolicyChangeRecord,
+  type ResumeRecord,
+  type SpawnRecord,
   parseChunk,
   parseInstall,
   parseMigrate,
@@ -76,12 +79,10 @@ export interface ModuleVersion extends PublishRecord {
  */
 export class AgentLedger {
   readonly #seen = new Set<string>();
-  /** Entries per agent id, unsorted. */
-  readonly #byAgent = new Map<string, ViewEntry[]>();
+  readonly #agents = new Map<string, AgentRecords>();
   readonly #chunks = new Map<string, BlobChunk[]>();
   readonly #blobs = new Map<string, Uint8Array>();
   readonly #modules: ViewEntry[] = [];
-  readonly #cache = new Map<string, { citizen?: Citizen | null; hosting?: Hosting | null; committed?: Committed | null }>();
   #modulesCache: Map<string, ModuleVersion[]> | undefined;
   #ignored = 0;
 
@@ -92,10 +93,7 @@ export class AgentLedger {
       if (this.#seen.has(entry.id)) continue;
       this.#seen.add(entry.id);
       const agent = this.#file(entry);
-      if (agent) {
-        touched.add(agent);
-        this.#cache.delete(agent);
-      }
+      if (agent) touched.add(agent);
     }
     return touched;
   }
@@ -126,30 +124,63 @@ export class AgentLedger {
   }
 
   agentIds(): string[] {
-    return [...this.#byAgent.keys()].filter((id) => this.citizen(id)).sort();
+    return [...this.#agents.keys()].filter((id) => this.citizen(id)).sort();
   }
 
   citizen(id: string): Citizen | undefined {
-    const cache = this.#slot(id);
-    if (cache.citizen === undefined) cache.citizen = this.#deriveCitizen(id) ?? null;
-    return cache.citizen ?? undefined;
+    const records = this.#agents.get(id);
+    if (!records) return undefined;
+    if (records.citizen === undefined) records.citizen = deriveCitizen(id, records) ?? null;
+    return records.citizen ?? undefined;
   }
 
   hosting(id: string): Hosting | undefined {
-    const cache = this.#slot(id);
-    if (cache.hosting === undefined) cache.hosting = this.#deriveHosting(id)?.hosting ?? null;
-    return cache.hosting ?? undefined;
+    return this.#chain(id)?.hosting;
   }
 
   committed(id: string): Committed | undefined {
-    const cache = this.#slot(id);
-    if (cache.committed === undefined) cache.committed = this.#deriveCommitted(id) ?? null;
-    return cache.committed ?? undefined;
+    const records = this.#agents.get(id);
+    const chain = this.#chain(id);
+    if (!records || !chain) return undefined;
+    const spawn = this.#spawn(id);
+    if (!spawn) return undefined;
+    // The committed head is the end of the unbroken chain of valid steps from the spawn.
+    // It only grows while steps arrive in order, so it is extended from where it was.
+    let head = records.head;
+    if (!head || head.chainKey !== chain.key || head.spawn !== spawn.entry.id) {
+      head = {
+        chainKey: chain.key,
+        spawn: spawn.entry.id,
+        value: {
+          step: 0,
+          epoch: 0,
+          state: spawn.record.state,
+          stateHash: spawn.record.stateHash,
+          entry: spawn.entry.id,
+          author: spawn.entry.author,
+        },
+      };
+    }
+    for (;;) {
+      const next = this.#validStep(id, head.value.step + 1, chain);
+      if (!next || next.record.prevHash !== head.value.stateHash || next.record.epoch < head.value.epoch) break;
+      head.value = {
+        step: next.record.step,
+        epoch: next.record.epoch,
+        state: next.record.state,
+        stateHash: next.record.stateHash,
+        entry: next.entry,
+        author: next.author,
+      };
+    }
+    records.head = head;
+    return head.value;
   }
 
   /** The valid recorded step `step` of an agent (written by the host of its epoch). */
   recordedStep(id: string, step: number): RecordedStep | undefined {
-    return this.#validSteps(id).find((s) => s.record.step === step);
+    const chain = this.#chain(id);
+    return chain && this.#validStep(id, step, chain);
   }
 
   /** State before step `step` (the spawn state for step 1). */
@@ -164,19 +195,31 @@ export class AgentLedger {
 
   /** Modules the agent imported (name → CID), by imports its hosts recorded. */
   imports(id: string): Record<string, string> {
-    const hosts = this.#deriveHosting(id)?.hosts ?? [];
+    const records = this.#agents.get(id);
+    const hosts = this.#chain(id)?.hosts ?? [];
     const out: Record<string, string> = {};
-    for (const entry of this.#sorted(id)) {
-      if (entry.kind !== KINDS.import || !hosts.includes(entry.author)) continue;
-      const p = entry.payload as { name?: unknown; cid?: unknown };
-      if (typeof p.name === 'string' && typeof p.cid === 'string') out[p.name] = p.cid;
+    if (!records) return out;
+    for (const item of [...records.imports].sort((x, y) => compareEntries(x.entry, y.entry))) {
+      if (hosts.includes(item.entry.author)) out[item.name] = item.cid;
     }
     return out;
   }
 
+  /** How many refusal and rollback records the agent has (all nodes). */
+  counts(id: string): { refusals: number; rollbacks: number } {
+    const records = this.#agents.get(id);
+    return { refusals: records?.refusals ?? 0, rollbacks: records?.rollbacks ?? 0 };
+  }
+
   /** Every agent-layer entry about an agent, in (time, author, seq) order. */
   history(id: string): ViewEntry[] {
-    return this.#sorted(id);
+    const records = this.#agents.get(id);
+    if (!records) return [];
+    if (!records.sorted) {
+      records.all.sort(compareEntries);
+      records.sorted = true;
+    }
+    return records.all;
   }
 
   /** Published versions of a module, ascending (the first publication of a name@version wins). */
@@ -202,12 +245,6 @@ export class AgentLedger {
       }
     }
     return out;
-  }
-
-  #slot(id: string) {
-    let slot = this.#cache.get(id);
-    if (!slot) this.#cache.set(id, (slot = {}));
-    return slot;
   }
 
   /** Files an entry under its agent (or blob, or module registry); returns the agent id if any. */
@@ -240,70 +277,27 @@ export class AgentLedger {
       this.#ignored++;
       return undefined;
     }
-    const list = this.#byAgent.get(agent) ?? [];
-    list.push(entry);
-    this.#byAgent.set(agent, list);
+    let records = this.#agents.get(agent);
+    if (!records) this.#agents.set(agent, (records = emptyRecords()));
+    if (!index(records, agent, entry)) this.#ignored++;
     return agent;
   }
 
-  #sorted(id: string): ViewEntry[] {
-    const list = this.#byAgent.get(id);
-    if (!list) return [];
-    list.sort(compareEntries);
-    return list;
-  }
-
-  #registration(id: string): { record: RegisterRecord; entry: ViewEntry } | undefined {
-    for (const entry of this.#sorted(id)) {
-      if (entry.kind !== KINDS.register) continue;
-      const record = parseRegister(entry.payload);
-      if (record && record.agent === id) return { record, entry };
-    }
-    return undefined;
-  }
-
-  #deriveCitizen(id: string): Citizen | undefined {
-    const registration = this.#registration(id);
-    if (!registration) return undefined;
-    const registrar = registration.entry.author;
-    const rights = new Set<Right>(registration.record.rights);
-    const policySeqs = [registration.entry.seq];
-    // Only the registrar's own log changes an agent's rights, in its log order.
-    const changes = this.#sorted(id)
-      .filter((e) => e.author === registrar && (e.kind === KINDS.grant || e.kind === KINDS.revoke))
-      .sort((a, b) => a.seq - b.seq);
-    for (const entry of changes) {
-      const change = parsePolicyChange(entry.payload);
-      if (!change || change.agent !== id) continue;
-      policySeqs.push(entry.seq);
-      for (const right of change.rights) {
-        if (entry.kind === KINDS.grant) rights.add(right);
-        else rights.delete(right);
-      }
-    }
-    return {
-      id,
-      program: registration.record.program,
-      registrar,
-      rights: [...rights].sort(),
-      duties: registration.record.duties,
-      parent: registration.record.parent,
-      policySeqs: policySeqs.sort((a, b) => a - b),
-    };
+  #spawn(id: string): { record: SpawnRecord; entry: ViewEntry } | undefined {
+    const citizen = this.citizen(id);
+    const records = this.#agents.get(id);
+    if (!citizen || !records) return undefined;
+    return first(records.spawns.filter((s) => s.entry.author === citizen.registrar));
   }
 
   /** The hand-over chain: epoch 0 is the registrar's; each valid agent.migrate by the current host moves it on. */
-  #deriveHosting(id: string): { hosting: Hosting; hosts: string[]; ends: Map<number, number> } | undefined {
+  #chain(id: string): Chain | undefined {
+    const records = this.#agents.get(id);
     const citizen = this.citizen(id);
-    if (!citizen) return undefined;
-    const entries = this.#sorted(id);
-    const migrations = entries
-      .filter((e) => e.kind === KINDS.migrate)
-      .map((e) => ({ entry: e, record: parseMigrate(e.payload) }))
-      .filter((m): m is { entry: ViewEntry; record: MigrateRecord } => m.record !== undefined && m.record.agent === id)
-      .sort((a, b) => a.entry.seq - b.entry.seq);
+    if (!records || !citizen) return undefined;
+    if (records.chain) return records.chain;
+    const migrations = [...records.migrations].sort((a, b) => a.entry.seq - b.entry.seq);
     const hosts = [citizen.registrar];
-    /** epoch → the step its hand-over recorded (no later step of that epoch is valid). */
     const ends = new Map<number, number>();
     let arrival: Hosting['arrival'];
     for (;;) {
@@ -317,67 +311,22 @@ export class AgentLedger {
     }
     const epoch = hosts.length - 1;
     const host = hosts[epoch]!;
-    const resumed =
-      epoch === 0 ||
-      entries.some(
-        (e) =>
-          e.kind === KINDS.resume && e.author === host && parseResume(e.payload)?.epoch === epoch && parseResume(e.payload)?.agent === id,
-      );
-    return { hosting: { epoch, host, resumed, arrival }, hosts, ends };
+    const resumed = epoch === 0 || records.resumes.some((r) => r.entry.author === host && r.record.epoch === epoch);
+    const key = `${hosts.join(',')}|${[...ends].join(',')}`;
+    records.chain = { hosting: { epoch, host, resumed, arrival }, hosts, ends, key };
+    return records.chain;
   }
 
-  #spawn(id: string): { record: ReturnType<typeof parseSpawn> & object; entry: ViewEntry } | undefined {
-    const citizen = this.citizen(id);
-    if (!citizen) return undefined;
-    for (const entry of this.#sorted(id)) {
-      if (entry.kind !== KINDS.spawn || entry.author !== citizen.registrar) continue;
-      const record = parseSpawn(entry.payload);
-      if (record && record.agent === id) return { record, entry };
-    }
-    return undefined;
-  }
-
-  /** Steps written by the host of their epoch, within that epoch's bounds; one per step number (the first wins). */
-  #validSteps(id: string): RecordedStep[] {
-    const chain = this.#deriveHosting(id);
-    if (!chain) return [];
-    const out = new Map<number, RecordedStep>();
-    for (const entry of this.#sorted(id)) {
-      if (entry.kind !== KINDS.step) continue;
-      const record = parseStep(entry.payload);
-      if (!record || record.agent !== id || chain.hosts[record.epoch] !== entry.author) continue;
-      const end = chain.ends.get(record.epoch);
-      if (end !== undefined && record.step > end) continue;
-      if (!out.has(record.step)) out.set(record.step, { record, entry: entry.id, author: entry.author });
-    }
-    return [...out.values()].sort((a, b) => a.record.step - b.record.step);
-  }
-
-  #deriveCommitted(id: string): Committed | undefined {
-    const spawn = this.#spawn(id);
-    if (!spawn) return undefined;
-    const steps = this.#validSteps(id);
-    // The committed head is the end of the unbroken chain from the spawn.
-    let head: Committed = {
-      step: 0,
-      epoch: 0,
-      state: spawn.record.state,
-      stateHash: spawn.record.stateHash,
-      entry: spawn.entry.id,
-      author: spawn.entry.author,
-    };
-    for (const s of steps) {
-      if (s.record.step !== head.step + 1 || s.record.prevHash !== head.stateHash || s.record.epoch < head.epoch) break;
-      head = {
-        step: s.record.step,
-        epoch: s.record.epoch,
-        state: s.record.state,
-        stateHash: s.record.stateHash,
-        entry: s.entry,
-        author: s.author,
-      };
-    }
-    return head;
+  /** Step `step` as written by the host of its epoch within that epoch's bounds (the first such record wins). */
+  #validStep(id: string, step: number, chain: Chain): RecordedStep | undefined {
+    const candidates = this.#agents.get(id)?.steps.get(step) ?? [];
+    const valid = candidates.filter((c) => {
+      if (chain.hosts[c.record.epoch] !== c.entry.author) return false;
+      const end = chain.ends.get(c.record.epoch);
+      return end === undefined || c.record.step <= end;
+    });
+    const winner = first(valid);
+    return winner && { record: winner.record, entry: winner.entry.id, author: winner.entry.author };
   }
 
   #registry(): Map<string, ModuleVersion[]> {
@@ -396,4 +345,155 @@ export class AgentLedger {
     this.#modulesCache = registry;
     return registry;
   }
+}
+
+interface Parsed<T> {
+  readonly entry: ViewEntry;
+  readonly record: T;
+}
+
+interface Chain {
+  readonly hosting: Hosting;
+  readonly hosts: readonly string[];
+  /** epoch → the step its hand-over recorded (no later step of that epoch is valid). */
+  readonly ends: ReadonlyMap<number, number>;
+  /** Identity of the chain, to know when a cached committed head still applies. */
+  readonly key: string;
+}
+
+/** Everything filed about one agent, parsed once, with derivations cached until the next entry. */
+interface AgentRecords {
+  readonly all: ViewEntry[];
+  sorted: boolean;
+  readonly registers: Parsed<RegisterRecord>[];
+  readonly changes: Parsed<PolicyChangeRecord & { grant: boolean }>[];
+  readonly spawns: Parsed<SpawnRecord>[];
+  readonly steps: Map<number, Parsed<StepRecord>[]>;
+  readonly migrations: Parsed<MigrateRecord>[];
+  readonly resumes: Parsed<ResumeRecord>[];
+  readonly imports: { readonly entry: ViewEntry; readonly name: string; readonly cid: string }[];
+  refusals: number;
+  rollbacks: number;
+  citizen?: Citizen | null;
+  chain?: Chain;
+  head?: { chainKey: string; spawn: string; value: Committed };
+}
+
+function emptyRecords(): AgentRecords {
+  return {
+    all: [],
+    sorted: true,
+    registers: [],
+    changes: [],
+    spawns: [],
+    steps: new Map(),
+    migrations: [],
+    resumes: [],
+    imports: [],
+    refusals: 0,
+    rollbacks: 0,
+  };
+}
+
+/** The first by (time, author, seq): how every node picks among conflicting records. */
+function first<T extends { readonly entry: ViewEntry }>(items: readonly T[]): T | undefined {
+  let best: T | undefined;
+  for (const item of items) if (!best || compareEntries(item.entry, best.entry) < 0) best = item;
+  return best;
+}
+
+/** Files one entry in an agent's records and drops the caches it affects; false if its payload did not parse. */
+function index(records: AgentRecords, agent: string, entry: ViewEntry): boolean {
+  const last = records.all[records.all.length - 1];
+  records.all.push(entry);
+  if (last && compareEntries(last, entry) > 0) records.sorted = false;
+  switch (entry.kind) {
+    case KINDS.register: {
+      const record = parseRegister(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      records.registers.push({ entry, record });
+      break;
+    }
+    case KINDS.grant:
+    case KINDS.revoke: {
+      const record = parsePolicyChange(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      records.changes.push({ entry, record: { ...record, grant: entry.kind === KINDS.grant } });
+      break;
+    }
+    case KINDS.spawn: {
+      const record = parseSpawn(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      records.spawns.push({ entry, record });
+      records.head = undefined;
+      return true;
+    }
+    case KINDS.step: {
+      const record = parseStep(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      const list = records.steps.get(record.step) ?? [];
+      list.push({ entry, record });
+      records.steps.set(record.step, list);
+      // A second record of a step at or below the head may change who won it: start over.
+      if (records.head && record.step <= records.head.value.step) records.head = undefined;
+      return true;
+    }
+    case KINDS.migrate: {
+      const record = parseMigrate(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      records.migrations.push({ entry, record });
+      break;
+    }
+    case KINDS.resume: {
+      const record = parseResume(entry.payload);
+      if (!record || record.agent !== agent) return false;
+      records.resumes.push({ entry, record });
+      break;
+    }
+    case KINDS.import: {
+      const p = entry.payload as { name?: unknown; cid?: unknown };
+      if (typeof p.name !== 'string' || typeof p.cid !== 'string') return false;
+      records.imports.push({ entry, name: p.name, cid: p.cid });
+      return true;
+    }
+    case KINDS.refusal:
+      records.refusals++;
+      return true;
+    case KINDS.rollback:
+      records.rollbacks++;
+      return true;
+    default:
+      return true;
+  }
+  // Registration, policy and hosting records change the citizen and the hosting chain.
+  records.citizen = undefined;
+  records.chain = undefined;
+  records.head = undefined;
+  return true;
+}
+
+function deriveCitizen(id: string, records: AgentRecords): Citizen | undefined {
+  const registration = first(records.registers);
+  if (!registration) return undefined;
+  const registrar = registration.entry.author;
+  const rights = new Set<Right>(registration.record.rights);
+  const policySeqs = [registration.entry.seq];
+  // Only the registrar's own log changes an agent's rights, in its log order.
+  const changes = records.changes.filter((c) => c.entry.author === registrar).sort((a, b) => a.entry.seq - b.entry.seq);
+  for (const change of changes) {
+    policySeqs.push(change.entry.seq);
+    for (const right of change.record.rights) {
+      if (change.record.grant) rights.add(right);
+      else rights.delete(right);
+    }
+  }
+  return {
+    id,
+    program: registration.record.program,
+    registrar,
+    rights: [...rights].sort(),
+    duties: registration.record.duties,
+    parent: registration.record.parent,
+    policySeqs: policySeqs.sort((a, b) => a - b),
+  };
 }
