@@ -260,8 +260,9 @@ export class SyncEngine {
       if (error instanceof MessageDecodeError) return this.#reject(`link:${link}`, `malformed:${error.reason}`);
       throw error;
     }
-    if (envelope.from === this.nodeId) return { accepted: false, reason: 'own-message' };
+    // Identity first: a message "from us" under another key is an impersonation, not an echo.
     if (nodeIdFromPublicKey(envelope.key) !== envelope.from) return this.#reject(`link:${link}`, 'bad-identity');
+    if (envelope.from === this.nodeId) return { accepted: false, reason: 'own-message' };
     const { sig, ...unsigned } = envelope;
     if (!(await verifyEd25519(envelope.key, signingBytes(unsigned), sig))) return this.#reject(`link:${link}`, 'bad-signature');
     const sender = envelope.from;
