@@ -102,6 +102,13 @@ export interface ForkEvidence {
   readonly detail: string;
 }
 
+export interface TrafficStats {
+  readonly messagesIn: number;
+  readonly bytesIn: number;
+  readonly messagesOut: number;
+  readonly bytesOut: number;
+}
+
 export class SyncClosedError extends NaosError {}
 
 interface PeerState {
@@ -149,6 +156,7 @@ export class SyncEngine {
   #pushChain: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  readonly #traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
 
   constructor(options: SyncOptions) {
     this.#o = {
@@ -186,6 +194,11 @@ export class SyncEngine {
   }
 
   /** Resolves when pushes and sends queued so far have been handed to `send`. */
+  /** Messages and bytes handled so far (every transport together), for diagnostics and benchmarks. */
+  traffic(): TrafficStats {
+    return { ...this.#traffic };
+  }
+
   async settled(): Promise<void> {
     await this.#pushChain;
     await this.#sendChain;
@@ -244,6 +257,8 @@ export class SyncEngine {
    * Never throws for bad input: it is refused, counted and reported in the result.
    */
   async receive(bytes: Uint8Array, link = 'default'): Promise<{ accepted: boolean; reason?: string }> {
+    this.#traffic.messagesIn++;
+    this.#traffic.bytesIn += bytes.length;
     if (this.#closed) return { accepted: false, reason: 'closed' };
     const now = this.#o.now();
     if (!this.#linkLimiter.take(link, now)) return this.#reject(`link:${link}`, 'flood');
@@ -467,7 +482,10 @@ export class SyncEngine {
         body,
       };
       const sig = await this.#o.signer.sign(signingBytes(unsigned));
-      this.#o.send(encodeEnvelope({ ...unsigned, sig }), to);
+      const bytes = encodeEnvelope({ ...unsigned, sig });
+      this.#traffic.messagesOut++;
+      this.#traffic.bytesOut += bytes.length;
+      this.#o.send(bytes, to);
     };
     const next = this.#sendChain.then(run);
     this.#sendChain = next.catch(() => undefined);
