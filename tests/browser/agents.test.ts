@@ -25,7 +25,7 @@ describe('agents in the kernel worker (Chromium)', () => {
   it('spawns, steps and reads an agent', async () => {
     const { id } = await agents.spawn(COUNTER, { name: 'counter' });
     expect(id).toBe('agent:counter::local');
-    const result = (await agents.send(id, { by: 4 }));
+    const result = await agents.send(id, { by: 4 });
     expect(result).toMatchObject({ status: 'committed', step: 1, state: { n: 4 } });
     expect(await agents.get(id)).toMatchObject({ id, state: { n: 4 }, step: 1, live: true });
     expect((await launched.kernel.entries(0, 10)).map((e) => e.kind)).toEqual([
