@@ -48,7 +48,7 @@ describe('agents in the kernel worker (Chromium)', () => {
 
   it('contains a memory bomb and deep recursion; a bystander keeps working', async () => {
     const { id: bystander } = await agents.spawn(COUNTER, { name: 'bystander' });
-    const bomb = await agents.spawn('function step() { const a = []; for (;;) a.push(new Array(1000).fill({})); }', { name: 'bomb' });
+    const bomb = await agents.spawn('function step() { const a = []; for (;;) a.push(new Array(100000).fill(0)); }', { name: 'bomb' });
     const deep = await agents.spawn('function f(n) { return f(n + 1) + 1; } function step() { return { state: f(0) }; }', { name: 'deep' });
     expect(await agents.send(bomb.id, {})).toMatchObject({ status: 'rolled-back', fault: { kind: 'memory' } });
     expect(await agents.send(deep.id, {})).toMatchObject({ status: 'rolled-back', fault: { kind: 'stack' } });

@@ -14,7 +14,7 @@ const HOSTILE: readonly (readonly [string, string, string])[] = [
   ['bytecode infinite loop', 'function step() { for (;;) {} }', 'cpu'],
   ['loop inside built-ins', 'function step() { for (;;) [5, 3, 1].concat(Array(800).fill(7)).sort(); }', 'cpu'],
   ['catastrophic regular expression', 'function step() { return { state: /(x+x+)+y/.test("x".repeat(5000)) }; }', 'cpu'],
-  ['memory bomb', 'function step() { const a = []; for (;;) a.push(new Array(1000).fill({})); }', 'memory'],
+  ['memory bomb', 'function step() { const a = []; for (;;) a.push(new Array(100000).fill(0)); }', 'memory'],
   ['string bomb', 'function step() { return { state: "ab".repeat(1 << 28) }; }', 'memory'],
   ['deep recursion', 'function step(s) { const f = (n) => f(n + 1) + 1; return { state: f(0) }; }', 'stack'],
   ['huge output', 'function step() { return { state: "z".repeat(300000) }; }', 'output'],
