@@ -14,6 +14,10 @@ export default defineConfig({
         },
       },
       {
+        // Discovered late (inside workers), these would make Vite re-optimise and reload a running test.
+        optimizeDeps: {
+          include: ['multiformats/cid', 'multiformats/hashes/digest', 'quickjs-emscripten-core', '@jitl/quickjs-wasmfile-release-sync'],
+        },
         test: {
           name: 'browser',
           include: ['tests/contract/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
