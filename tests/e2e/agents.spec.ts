@@ -42,7 +42,7 @@ test('naos.agents: spawn → {id}, send → the outcome or a named rejection, ge
 });
 
 test('the Agents panel spawns, steps, and shows a killed step rolled back in its history', async ({ page }) => {
-  await openNode(page);
+  await openNode(page, '/#agents');
   const panel = page.locator('naos-agents-panel');
   await panel.getByLabel('Name').fill('ui-agent');
   await panel.getByRole('button', { name: 'Spawn' }).click();
