@@ -25,6 +25,32 @@ export function syncState(page: Page) {
  * digests) and, if given, exactly `logs` non-empty logs.
  */
 export async function expectConverged(pages: readonly Page[], options: { logs?: number; timeout?: number } = {}): Promise<void> {
+  try {
+    await pollConverged(pages, options);
+  } catch (error) {
+    // Say what each tab sees, so a failure can be understood from the report alone.
+    const views = await Promise.all(pages.map(federationView));
+    throw new Error(`${(error as Error).message}\n${JSON.stringify(views, null, 1)}`, { cause: error });
+  }
+}
+
+/** One tab's view of the federation, for failure reports. */
+export function federationView(page: Page) {
+  return page.evaluate(async () => ({
+    nodeId: await naos.nodeId(),
+    stateRoot: (await naos.stateRoot()).slice(0, 12),
+    heads: (await naos.heads()).map((h) => `${h.origin.slice(5, 11)}:${h.size}`),
+    peers: (await naos.peers()).map((p) => ({
+      nodeId: p.nodeId.slice(0, 6),
+      stateRoot: p.stateRoot.slice(0, 12),
+      seenMsAgo: Date.now() - p.health.lastSeen,
+    })),
+    rejections: await naos.rejections(),
+    partition: await naos.debug.partitionGroup(),
+  }));
+}
+
+async function pollConverged(pages: readonly Page[], options: { logs?: number; timeout?: number }): Promise<void> {
   await expect
     .poll(
       async () => {
