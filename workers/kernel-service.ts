@@ -117,8 +117,8 @@ export class KernelService {
   }
 
   /** Writes `value` under `key` in the shared derived state (a `set` entry in the node's log). */
-  set(key: unknown, value: unknown): Promise<AppendResult> {
-    if (typeof key !== 'string') return Promise.reject(new TypeError(`set takes a string key, got ${typeof key}`));
+  set(key: string, value: unknown): Promise<AppendResult> {
+    // The kernel checks the key (InvalidInputError unless a string of 1–256 characters).
     return this.#kernel.set(key, value);
   }
 
