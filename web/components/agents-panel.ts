@@ -191,8 +191,6 @@ export class AgentsPanel extends LitElement {
             ? `Step ${outcome.result.step} replayed: confirmed`
             : `Replay mismatch: ${outcome.result.reason} (node ${outcome.result.recordedBy})`;
         break;
-      default:
-        text = 'Sandbox killed';
     }
     return html`<p class="ok" data-testid="agent-outcome" role="status">${text}</p>`;
   }

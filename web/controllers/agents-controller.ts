@@ -23,7 +23,6 @@ export type ActionOutcome =
   | { readonly action: 'send'; readonly ok: true; readonly result: StepResult }
   | { readonly action: 'migrate'; readonly ok: true; readonly result: MigrationResult }
   | { readonly action: 'replay'; readonly ok: true; readonly result: ReplayVerdict }
-  | { readonly action: 'kill'; readonly ok: true; readonly result: { running: boolean } }
   | { readonly action: string; readonly ok: false; readonly error: string };
 
 /**
@@ -89,8 +88,16 @@ export class AgentsController implements ReactiveController {
     return this.#act('send', async (agents) => ({ action: 'send', ok: true, result: await agents.send(id, message) }));
   }
 
-  kill(id: string): Promise<void> {
-    return this.#act('kill', async (agents) => ({ action: 'kill', ok: true, result: await agents.kill(id) }), false);
+  /** Kills the sandbox under the agent's step; the step's own outcome (rolled back) is what the panel then shows. */
+  async kill(id: string): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    try {
+      await client.naos.agents.kill(id);
+    } catch (error) {
+      this.outcome = { action: 'kill', ok: false, error: describeError(error) };
+      this.#host.requestUpdate();
+    }
   }
 
   migrate(id: string, to: string): Promise<void> {
@@ -134,17 +141,17 @@ export class AgentsController implements ReactiveController {
     }
   }
 
-  async #act(action: string, run: (agents: NaosAgentsApi) => Promise<ActionOutcome>, exclusive = true): Promise<void> {
+  async #act(action: string, run: (agents: NaosAgentsApi) => Promise<ActionOutcome>): Promise<void> {
     const client = this.#client;
-    if (!client || (exclusive && this.busy)) return;
-    if (exclusive) this.busy = true;
+    if (!client || this.busy) return;
+    this.busy = true;
     this.#host.requestUpdate();
     try {
       this.outcome = await run(client.naos.agents);
     } catch (error) {
       this.outcome = { action, ok: false, error: describeError(error) };
     } finally {
-      if (exclusive) this.busy = false;
+      this.busy = false;
       await this.refresh();
     }
   }
