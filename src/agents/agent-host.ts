@@ -136,7 +136,6 @@ export type ReplayVerdict =
 interface EffectPlan {
   readonly outcome: EffectOutcome;
   readonly entries: { kind: string; value: JsonValue }[];
-  readonly after?: () => void;
 }
 
 /**
@@ -161,6 +160,8 @@ export class AgentHost {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #leaving = new Set<string>();
   readonly #resuming = new Set<string>();
+  /** agent.send entry ids whose delivery is queued or running. */
+  readonly #delivering = new Set<string>();
   readonly #reserved = new Set<string>();
   readonly #killNext = new Set<string>();
   readonly #listeners = new Set<(agents: readonly string[]) => void>();
@@ -278,7 +279,7 @@ export class AgentHost {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.#exclusive(id, () => this.#step(id, message, hops));
+    return this.#exclusive(id, () => this.#step(id, message, hops, undefined));
   }
 
   /** The agent as the ledger says, with its committed state. */
@@ -523,7 +524,7 @@ export class AgentHost {
     return fromUtf8(bytes, `program ${citizen.program}`);
   }
 
-  async #step(id: string, message: JsonValue, hops: number): Promise<StepResult> {
+  async #step(id: string, message: JsonValue, hops: number, cause: string | undefined): Promise<StepResult> {
     this.#assertLive(id);
     const citizen = this.#ledger.citizen(id)!;
     const committed = this.#ledger.committed(id)!;
@@ -547,13 +548,13 @@ export class AgentHost {
     } finally {
       this.#running = undefined;
     }
-    if (!outcome.ok) return this.#rollback(id, step, outcome.fault, committed);
+    if (!outcome.ok) return this.#rollback(id, step, outcome.fault, committed, cause);
     let output;
     try {
       output = parseStepOutput(outcome.output, this.#limits);
     } catch (error) {
       if (!(error instanceof StepOutputError)) throw error;
-      return this.#rollback(id, step, { kind: 'output', message: error.message }, committed);
+      return this.#rollback(id, step, { kind: 'output', message: error.message }, committed, cause);
     }
     const plans = output.effects.map((effect) => this.#planEffect(citizen, step, effect, hops));
     const hash = stateHash(output.state);
@@ -569,6 +570,7 @@ export class AgentHost {
         stateHash: hash,
         effects: [...output.rawEffects],
         modules: imports,
+        ...(cause === undefined ? {} : { cause }),
       },
     };
     let results;
@@ -577,9 +579,8 @@ export class AgentHost {
     } catch (error) {
       // An entry the ledger refuses (too large once encoded) is the guest's output fault.
       if (!(error instanceof InvalidInputError || error instanceof RangeError)) throw error;
-      return this.#rollback(id, step, { kind: 'output', message: `the step's records were refused: ${error.message}` }, committed);
+      return this.#rollback(id, step, { kind: 'output', message: `the step's records were refused: ${error.message}` }, committed, cause);
     }
-    for (const plan of plans) plan.after?.();
     return {
       status: 'committed',
       agent: id,
@@ -591,7 +592,7 @@ export class AgentHost {
     };
   }
 
-  async #rollback(id: string, step: number, fault: SandboxFault, committed: Committed): Promise<StepResult> {
+  async #rollback(id: string, step: number, fault: SandboxFault, committed: Committed, cause?: string): Promise<StepResult> {
     // The state the agent goes on from is the committed one, as the ledger holds it; it
     // must hash to the committed hash, or the node's own records are damaged.
     const restored = committed.state;
@@ -599,7 +600,14 @@ export class AgentHost {
     await this.#kernel.appendEntries([
       {
         kind: KINDS.rollback,
-        value: { agent: id, step, fault: { kind: fault.kind, message: fault.message }, restoredHash, committedHash: committed.stateHash },
+        value: {
+          agent: id,
+          step,
+          fault: { kind: fault.kind, message: fault.message },
+          restoredHash,
+          committedHash: committed.stateHash,
+          ...(cause === undefined ? {} : { cause }),
+        },
       },
     ]);
     if (restoredHash !== committed.stateHash) {
@@ -617,10 +625,9 @@ export class AgentHost {
     if (!isEffectType(effect.type)) return refuse(`unknown effect type ${JSON.stringify(effect.type.slice(0, 64))}`);
     const right = RIGHT_FOR_EFFECT[effect.type];
     if (!citizen.rights.includes(right)) return refuse(`${agent} has no right ${right}`, right);
-    const done = (entries: { kind: string; value: JsonValue }[], after?: () => void): EffectPlan => ({
+    const done = (entries: { kind: string; value: JsonValue }[]): EffectPlan => ({
       outcome: { type: effect.type, status: 'done', right },
       entries,
-      ...(after ? { after } : {}),
     });
     const body = effect.body;
     switch (effect.type) {
@@ -641,10 +648,8 @@ export class AgentHost {
         if (!isAgentId(to) || !('message' in body)) return refuse('send needs {to: agent id, message}', right);
         if (!this.#ledger.citizen(to)) return refuse(`no agent ${to} is registered`, right);
         if (hops + 1 > this.#maxHops) return refuse(`hop limit: a chain of ${this.#maxHops} sends ends here`, right);
-        const message = body['message']!;
-        return done([{ kind: KINDS.send, value: { from: agent, to, step, message } }], () => {
-          if (this.#isLive(to)) void this.#send(to, message, hops + 1).catch(() => undefined);
-        });
+        // Delivered when the entry is in the ledger (#ingest), here or at the recipient's host.
+        return done([{ kind: KINDS.send, value: { from: agent, to, step, message: body['message']!, hops: hops + 1 } }]);
       }
       case 'import': {
         const name = body['name'];
@@ -703,6 +708,7 @@ export class AgentHost {
     for (const entry of entries) if (entry.kind === KINDS.refusal && parseRefusal(entry.payload)) this.#refusals++;
     const touched = this.#ledger.add(entries);
     if (touched.size === 0) return;
+    for (const id of touched) if (this.#isLive(id)) this.#deliverMail(id);
     for (const id of touched) {
       const hosting = this.#ledger.hosting(id);
       if (hosting && hosting.host === this.nodeId && !hosting.resumed && hosting.arrival && !this.#resuming.has(id)) {
@@ -717,6 +723,25 @@ export class AgentHost {
       } catch {
         // A failing listener stops nothing.
       }
+    }
+  }
+
+  /**
+   * Runs a step for every message sent to a live agent here that no host of it has
+   * handled yet (a step or rollback naming the agent.send as its cause): mail from agents
+   * on this node and, through the sync, from agents anywhere. Exactly once per message,
+   * because handling is recorded in the same batch as the step.
+   */
+  #deliverMail(id: string): void {
+    for (const { entry, record } of this.#ledger.mail(id)) {
+      if (this.#delivering.has(entry) || this.#ledger.handled(id, entry)) continue;
+      this.#delivering.add(entry);
+      void this.#exclusive(id, async () => {
+        if (!this.#isLive(id) || this.#ledger.handled(id, entry)) return;
+        await this.#step(id, record.message, record.hops, entry);
+      })
+        .catch(() => undefined)
+        .finally(() => this.#delivering.delete(entry));
     }
   }
 

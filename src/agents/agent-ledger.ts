@@ -10,6 +10,7 @@ import {
   type MigrateRecord,
   type PolicyChangeRecord,
   type ResumeRecord,
+  type SendRecord,
   type SpawnRecord,
   parseChunk,
   parseInstall,
@@ -18,6 +19,8 @@ import {
   parsePublish,
   parseRegister,
   parseResume,
+  parseRollback,
+  parseSend,
   parseSpawn,
   parseStep,
   parseUninstall,
@@ -83,6 +86,8 @@ export class AgentLedger {
   readonly #chunks = new Map<string, BlobChunk[]>();
   readonly #blobs = new Map<string, Uint8Array>();
   readonly #modules: ViewEntry[] = [];
+  /** agent.send entries by recipient. */
+  readonly #mail = new Map<string, Parsed<SendRecord>[]>();
   #modulesCache: Map<string, ModuleVersion[]> | undefined;
   #ignored = 0;
 
@@ -94,6 +99,15 @@ export class AgentLedger {
       this.#seen.add(entry.id);
       const agent = this.#file(entry);
       if (agent) touched.add(agent);
+      if (entry.kind === KINDS.send) {
+        const record = parseSend(entry.payload);
+        if (record) {
+          const inbox = this.#mail.get(record.to) ?? [];
+          inbox.push({ entry, record });
+          this.#mail.set(record.to, inbox);
+          touched.add(record.to);
+        }
+      }
     }
     return touched;
   }
@@ -203,6 +217,19 @@ export class AgentLedger {
       if (hosts.includes(item.entry.author)) out[item.name] = item.cid;
     }
     return out;
+  }
+
+  /** Messages other agents sent this one (agent.send entries), in (time, author, seq) order. */
+  mail(id: string): { entry: string; record: SendRecord }[] {
+    return [...(this.#mail.get(id) ?? [])]
+      .sort((a, b) => compareEntries(a.entry, b.entry))
+      .map((m) => ({ entry: m.entry.id, record: m.record }));
+  }
+
+  /** True once a host of the agent recorded a step (or a rollback) for the message of agent.send `cause`. */
+  handled(id: string, cause: string): boolean {
+    const hosts = this.#chain(id)?.hosts ?? [];
+    return (this.#agents.get(id)?.causes.get(cause) ?? []).some((author) => hosts.includes(author));
   }
 
   /** How many refusal and rollback records the agent has (all nodes). */
@@ -372,6 +399,8 @@ interface AgentRecords {
   readonly migrations: Parsed<MigrateRecord>[];
   readonly resumes: Parsed<ResumeRecord>[];
   readonly imports: { readonly entry: ViewEntry; readonly name: string; readonly cid: string }[];
+  /** agent.send ids handled by a step or rollback → authors of those records. */
+  readonly causes: Map<string, string[]>;
   refusals: number;
   rollbacks: number;
   citizen?: Citizen | null;
@@ -390,6 +419,7 @@ function emptyRecords(): AgentRecords {
     migrations: [],
     resumes: [],
     imports: [],
+    causes: new Map(),
     refusals: 0,
     rollbacks: 0,
   };
@@ -431,6 +461,7 @@ function index(records: AgentRecords, agent: string, entry: ViewEntry): boolean 
     case KINDS.step: {
       const record = parseStep(entry.payload);
       if (!record || record.agent !== agent) return false;
+      if (record.cause !== undefined) addCause(records, record.cause, entry.author);
       const list = records.steps.get(record.step) ?? [];
       list.push({ entry, record });
       records.steps.set(record.step, list);
@@ -459,9 +490,12 @@ function index(records: AgentRecords, agent: string, entry: ViewEntry): boolean 
     case KINDS.refusal:
       records.refusals++;
       return true;
-    case KINDS.rollback:
+    case KINDS.rollback: {
       records.rollbacks++;
+      const record = parseRollback(entry.payload);
+      if (record?.cause !== undefined && record.agent === agent) addCause(records, record.cause, entry.author);
       return true;
+    }
     default:
       return true;
   }
@@ -470,6 +504,12 @@ function index(records: AgentRecords, agent: string, entry: ViewEntry): boolean 
   records.chain = undefined;
   records.head = undefined;
   return true;
+}
+
+function addCause(records: AgentRecords, cause: string, author: string): void {
+  const authors = records.causes.get(cause) ?? [];
+  authors.push(author);
+  records.causes.set(cause, authors);
 }
 
 function deriveCitizen(id: string, records: AgentRecords): Citizen | undefined {

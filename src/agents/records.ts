@@ -64,6 +64,8 @@ export interface StepRecord {
   readonly effects: readonly JsonValue[];
   /** Modules the step ran with: name → CID. */
   readonly modules: Readonly<Record<string, string>>;
+  /** Entry id of the agent.send whose message this step handled (absent for outside messages). */
+  readonly cause?: string;
 }
 export interface RefusalRecord {
   readonly agent: string;
@@ -78,6 +80,16 @@ export interface RollbackRecord {
   readonly fault: { readonly kind: string; readonly message: string };
   readonly restoredHash: string;
   readonly committedHash: string;
+  /** As in StepRecord: the agent.send whose delivery faulted. */
+  readonly cause?: string;
+}
+export interface SendRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly step: number;
+  readonly message: JsonValue;
+  /** Sends in the chain that led to this one (the hop limit counts them). */
+  readonly hops: number;
 }
 export interface MigrateRecord {
   readonly agent: string;
@@ -142,6 +154,8 @@ const count = (v: unknown): v is number => typeof v === 'number' && Number.isSaf
 const hash = (v: unknown): v is string => typeof v === 'string' && HASH.test(v);
 const str = (v: unknown, max = 1000): v is string => typeof v === 'string' && v.length <= max;
 const cidText = (v: unknown): v is string => typeof v === 'string' && /^b[a-z2-7]{20,120}$/.test(v);
+/** An entry id (CIDv1 dag-cbor, base32). */
+const entryIdText = cidText;
 const rights = (v: unknown): v is Right[] => Array.isArray(v) && v.every(isRight);
 const duties = (v: unknown): v is string[] => Array.isArray(v) && v.every((d) => str(d, 63));
 
@@ -176,7 +190,10 @@ export function parseStep(p: unknown): StepRecord | undefined {
     return undefined;
   const modules = obj(o['modules']);
   if (!modules || !Object.entries(modules).every(([name, cid]) => isModuleName(name) && cidText(cid))) return undefined;
+  const cause = o['cause'];
+  if (cause !== undefined && !entryIdText(cause)) return undefined;
   return {
+    ...(cause === undefined ? {} : { cause }),
     agent: o['agent'],
     epoch: o['epoch'],
     step: o['step'],
@@ -201,13 +218,23 @@ export function parseRollback(p: unknown): RollbackRecord | undefined {
   if (!o || !fault || !isAgentId(o['agent']) || !count(o['step']) || !hash(o['restoredHash']) || !hash(o['committedHash']))
     return undefined;
   if (!str(fault['kind'], 32) || !str(fault['message'])) return undefined;
+  const cause = o['cause'];
+  if (cause !== undefined && !entryIdText(cause)) return undefined;
   return {
+    ...(cause === undefined ? {} : { cause }),
     agent: o['agent'],
     step: o['step'],
     fault: { kind: fault['kind'], message: fault['message'] },
     restoredHash: o['restoredHash'],
     committedHash: o['committedHash'],
   };
+}
+export function parseSend(p: unknown): SendRecord | undefined {
+  const o = obj(p);
+  if (!o || !isAgentId(o['from']) || !isAgentId(o['to']) || !count(o['step']) || !('message' in o)) return undefined;
+  const hops = o['hops'] ?? 1;
+  if (!count(hops)) return undefined;
+  return { from: o['from'], to: o['to'], step: o['step'], message: o['message'] as JsonValue, hops };
 }
 export function parseMigrate(p: unknown): MigrateRecord | undefined {
   const o = obj(p);

@@ -86,4 +86,29 @@ describe('migration over the simulated network (F18)', () => {
     expect(b.get(id)).toMatchObject({ step: 0, state: { n: 0 } });
     expect(committed(await b.send(id, { by: 2 })).state).toEqual({ n: 2 });
   });
+
+  it('delivers sends across nodes through the sync, exactly once, even after the host restarts its agent runtime', async () => {
+    const { net, hosts, until } = await federation(2, 503);
+    const [a, b] = hosts as [AgentHost, AgentHost];
+    const sender = `function step(state, message) { return { state: { sent: (state.sent || 0) + 1 }, effects: [{ type: 'send', to: message.to, message: { hello: state.sent || 0 } }] }; }`;
+    const inbox = `function step(state, message) { return { state: { got: [...(state.got || []), message.hello] } }; }`;
+    const { id: to } = await b.spawn(inbox, { name: 'inbox' });
+    await until(() => net.converged(), 'A learns of the inbox agent');
+    const { id: from } = await a.spawn(sender, { name: 'sender' });
+    committed(await a.send(from, { to }));
+    committed(await a.send(from, { to }));
+    await until(() => b.get(to).step === 2, 'both messages are delivered at B');
+    expect(b.get(to).state).toEqual({ got: [0, 1] });
+    const steps = b.history(to).filter((e) => e.kind === 'agent.step');
+    expect(steps.map((e) => (e.payload as { cause?: string }).cause)).toEqual(
+      a
+        .history(from)
+        .filter((e) => e.kind === 'agent.send')
+        .map((e) => e.id),
+    );
+    // A second runtime over the same kernel (a restart) finds every message handled.
+    const again = new AgentHost({ kernel: net.nodes[1]!.kernel, sandbox: sandboxes.at(-1)! });
+    await net.run(2_000);
+    expect(again.get(to)).toMatchObject({ step: 2, state: { got: [0, 1] } });
+  });
 });
