@@ -29,7 +29,28 @@ function runNode(file) {
 }
 
 async function runBrowser() {
-  const server = await createServer({ root: ROOT, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+  // Dependencies that only workers import are found late by Vite's optimizer, which then
+  // reloads the page mid-benchmark; name them up front.
+  const server = await createServer({
+    root: ROOT,
+    configFile: false,
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0 },
+    optimizeDeps: {
+      entries: ['bench/browser/*.html', 'workers/*.ts'],
+      include: [
+        'multiformats/cid',
+        'multiformats/hashes/digest',
+        'multiformats/bases/base32',
+        'quickjs-emscripten-core',
+        '@jitl/quickjs-wasmfile-release-sync',
+        'comlink',
+        'idb',
+        'lit',
+        'hash-wasm',
+      ],
+    },
+  });
   await server.listen();
   const address = server.httpServer.address();
   const url = `http://127.0.0.1:${address.port}/bench/browser/index.html`;
@@ -44,19 +65,34 @@ async function runBrowser() {
       return page.evaluate(([n, p]) => globalThis.naosBench.run(n, p), [name, params]);
     };
     const environment = await run('environment', {});
-    const rows = [
-      ...(await run('appendThroughput', { count: 20_000, batch: 1000, rounds: 3 })),
-      ...(await run('appendThroughput', { count: 5_000, batch: 100, rounds: 3 })),
-      ...(await run('proofs', { size: 1_000, samples: 512 })),
-      ...(await run('proofs', { size: 100_000, samples: 512 })),
-      ...(await run('proofs', { size: 1_000_000, samples: 512 })),
-      ...(await run('checkpoints', { samples: 200 })),
+    let agentRows = [];
+    if (want('agents')) {
+      log('chromium: agent benchmarks in the app (dev server build)');
+      const appPage = await (await browser.newContext()).newPage();
+      appPage.on('pageerror', (error) => log(`app page error: ${error.message}`));
+      await appPage.goto(url.replace('index.html', 'app.html'));
+      // A first visit may still trigger one optimizer reload; wait for a page that stays.
+      await appPage.waitForTimeout(3000);
+      await appPage.waitForFunction(() => globalThis.naosAppBench !== undefined && globalThis.naos !== undefined);
+      await appPage.evaluate(() => globalThis.naos.ready);
+      agentRows = await appPage.evaluate(() => globalThis.naosAppBench.runAgentBenchmarks());
+    }
+    const rows = !want('browser')
+      ? []
+      : [
+          ...(await run('appendThroughput', { count: 20_000, batch: 1000, rounds: 3 })),
+          ...(await run('appendThroughput', { count: 5_000, batch: 100, rounds: 3 })),
+          ...(await run('proofs', { size: 1_000, samples: 512 })),
+          ...(await run('proofs', { size: 100_000, samples: 512 })),
+          ...(await run('proofs', { size: 1_000_000, samples: 512 })),
+          ...(await run('checkpoints', { samples: 200 })),
+        ];
+    const runtime = environment.userAgent.replace(/.*(HeadlessChrome|Chrome)\/(\S+).*/, 'Chromium $2');
+    const note = 'Run in the app served by the Vite dev server (workers are compiled on first load, so cold starts follow a warm-up).';
+    return [
+      ...(rows.length ? [{ title: 'Ledger (Chromium)', runtime, sha256: environment.sha256, rows }] : []),
+      ...(agentRows.length ? [{ title: 'Agents (Chromium)', runtime, note, rows: agentRows }] : []),
     ];
-    return {
-      runtime: environment.userAgent.replace(/.*(HeadlessChrome|Chrome)\/(\S+).*/, 'Chromium $2'),
-      sha256: environment.sha256,
-      rows,
-    };
   } finally {
     await browser.close();
     await server.close();
@@ -168,7 +204,9 @@ const only = process.argv.slice(2);
 const want = (name) => only.length === 0 || only.includes(name);
 const results = [];
 if (want('ledger')) results.push({ title: 'Ledger (Node)', ...(await runNode('bench/ledger.bench.ts')) });
-if (want('browser')) results.push({ title: 'Ledger (Chromium)', ...(await runBrowser()) });
+if (want('agents')) results.push({ title: 'Agents (Node)', ...(await runNode('bench/agents.bench.ts')) });
+if (want('browser') || want('agents')) results.push(...(await runBrowser()));
+if (want('tabs')) results.push({ title: 'Tab federation (Chromium)', ...(await runNode('bench/tabs.bench.ts')) });
 for (const result of results)
   writeFileSync(join(OUT, `${result.title.replace(/\W+/g, '-').toLowerCase()}.json`), JSON.stringify(result, null, 2));
 const checks = targets(results);

@@ -14,6 +14,7 @@ import type {
   NodeInfo,
   PeerView,
   RejectionView,
+  TrafficStats,
   ViewEntry,
 } from '../workers/kernel-service.js';
 import type { AgentsRemote, KernelRemote } from '../workers/protocol.js';
@@ -92,6 +93,10 @@ export interface NaosDebugApi {
   partition(group: string | null): Promise<void>;
   /** The current partition group, null when not partitioned. */
   partitionGroup(): Promise<string | null>;
+  /** Sync messages and bytes this node handled, for benchmarks: `{messagesIn, bytesIn, messagesOut, bytesOut}`. */
+  traffic(): Promise<TrafficStats>;
+  /** Total encoded size of entries [start, end) of a held log (default: the node's own), for benchmarks. */
+  entryBytes(start: number, end: number, origin?: string): Promise<number>;
 }
 
 /**
@@ -185,6 +190,8 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
     debug: {
       partition: (group) => call((k) => k.partition(group)),
       partitionGroup: () => call((k) => k.partitionGroup()),
+      traffic: () => call((k) => k.traffic()),
+      entryBytes: (start, end, origin) => call((k) => (origin === undefined ? k.entryBytes(start, end) : k.entryBytes(start, end, origin))),
     },
     agents: createNaosAgents(() => call(async (k) => (await k.agents()) as unknown as AgentsRemote)),
   };

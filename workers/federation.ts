@@ -1,7 +1,14 @@
 import { BroadcastTransport, syncChannelName } from '../adapters/browser/broadcast-transport.js';
 import type { Signer } from '../src/crypto/ed25519.js';
 import type { Manifest } from '../src/federation/messages.js';
-import { type ForkEvidence, type PeerView, type RejectionView, SyncEngine, type SyncOptions } from '../src/federation/sync-engine.js';
+import {
+  type ForkEvidence,
+  type PeerView,
+  type RejectionView,
+  SyncEngine,
+  type SyncOptions,
+  type TrafficStats,
+} from '../src/federation/sync-engine.js';
 import { type Transport, TransportMux } from '../src/federation/transport.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 
@@ -24,6 +31,8 @@ export interface FederationPort {
   peers(): PeerView[];
   rejections(): RejectionView[];
   forks(): ForkEvidence[];
+  /** Messages and bytes the engine handled (all transports together). */
+  traffic(): TrafficStats;
   /** The test/debug partition group this node is in (null: the whole namespace). */
   partitionGroup(): string | null;
   partition(group: string | null): Promise<void>;
@@ -92,6 +101,10 @@ export class Federation implements FederationPort {
 
   forks(): ForkEvidence[] {
     return this.engine.forks();
+  }
+
+  traffic(): TrafficStats {
+    return this.engine.traffic();
   }
 
   partitionGroup(): string | null {

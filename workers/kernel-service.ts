@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
-import type { ForkEvidence, PeerView as SyncPeerView, RejectionView } from '../src/federation/sync-engine.js';
+import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStats } from '../src/federation/sync-engine.js';
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
 import type { AgentService } from './agent-service.js';
@@ -26,7 +26,7 @@ export interface NodeInfo {
  */
 export type PeerView = SyncPeerView;
 
-export type { DriftEvent, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, ViewEntry };
+export type { DriftEvent, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, TrafficStats, ViewEntry };
 
 /** The node was booted without agents (BootOptions.agents === false). */
 export class AgentsUnavailableError extends NaosError {}
@@ -155,6 +155,20 @@ export class KernelService {
 
   partitionGroup(): string | null {
     return this.#federation?.partitionGroup() ?? null;
+  }
+
+  /** Debug/benchmark affordance: sync messages and bytes handled so far (zeros without federation). */
+  traffic(): TrafficStats {
+    return this.#federation?.traffic() ?? { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
+  }
+
+  /** Debug/benchmark affordance: total encoded size of entries [start, end) of a held log. */
+  async entryBytes(start: unknown, end: unknown, origin?: unknown): Promise<number> {
+    assertCount(start, 'start');
+    assertCount(end, 'end');
+    if (origin !== undefined && typeof origin !== 'string') throw new InvalidInputError('origin must be a string');
+    const bytes = await this.#kernel.readEntryBytes(start, end, origin ?? this.#kernel.origin);
+    return bytes.reduce((total, entry) => total + entry.length, 0);
   }
 
   /** Leaves the federation and closes the kernel (waiting for queued appends). */

@@ -1,0 +1,254 @@
+/**
+ * Tab federation benchmarks (issue 3), in Debian's Chromium against the production build
+ * served by `npm start`:
+ *  - time for one append to reach all of 2 / 4 / 8 tabs (p50 / p95), and side by side in
+ *    the same tabs the same appends replicated by Yjs with y-webrtc (its BroadcastChannel
+ *    path);
+ *  - time and bytes for a tab that missed 10 000 entries to catch up, against the
+ *    minimum (the missing entries' own bytes).
+ * Prints JSON rows (scripts/bench.js writes them into docs/BENCHMARKS.md).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { chromiumLaunchOptions } from '../scripts/chromium.js';
+import type { BenchRow } from './support.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
+
+function log(message: string): void {
+  process.stderr.write(`[bench:tabs] ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function startServer(port: number): Promise<() => Promise<void>> {
+  const child = spawn(process.execPath, ['scripts/start.js'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes(`127.0.0.1:${port}`)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
+  });
+  return () =>
+    new Promise((resolve) => {
+      child.on('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+/** Yjs + y-webrtc as one script to inject into the app's tabs. */
+async function yjsBundle(): Promise<string> {
+  const output = await build({
+    configFile: false,
+    logLevel: 'error',
+    build: {
+      write: false,
+      lib: { entry: fileURLToPath(new URL('./browser/yjs-probe.ts', import.meta.url)), formats: ['iife'], name: 'naosYjsProbe' },
+      minify: false,
+    },
+  });
+  const first = (Array.isArray(output) ? output[0] : output) as { output: { type: string; code?: string }[] };
+  const chunk = first.output.find((o) => o.type === 'chunk');
+  if (!chunk?.code) throw new Error('Yjs probe did not build');
+  return chunk.code;
+}
+
+async function openTabs(context: BrowserContext, url: string, count: number, probe: string): Promise<Page[]> {
+  const pages: Page[] = [];
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.evaluate(() => naos.ready);
+    if (probe) await page.addScriptTag({ content: probe });
+    pages.push(page);
+  }
+  // Wait until every tab knows every other one.
+  for (const page of pages) await until(page, async (n) => (await naos.peers()).length >= n - 1, count, 60_000);
+  return pages;
+}
+
+/**
+ * Polls an async condition in the page (page.waitForFunction would take the promise an
+ * async predicate returns as a truthy answer at once).
+ */
+async function until<A>(page: Page, condition: (arg: A) => Promise<boolean>, arg: A, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(condition, arg))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function naosTrial(pages: Page[], sender: number, trial: number): Promise<number> {
+  const origin = await pages[sender]!.evaluate(async () => (await naos.info()).origin);
+  const size = (await pages[sender]!.evaluate(async (o) => (await naos.heads()).find((h) => h.origin === o)?.size ?? 0, origin)) + 1;
+  // Arm every receiver: record when it first holds `size` entries of the sender's log.
+  await Promise.all(
+    pages.map((page, i) =>
+      i === sender
+        ? Promise.resolve()
+        : page.evaluate(
+            ({ o, s }) => {
+              const g = globalThis as unknown as { arrived?: number };
+              delete g.arrived;
+              const off = naos.onChange((head) => {
+                if (head.origin === o && head.size >= s && g.arrived === undefined) {
+                  g.arrived = performance.timeOrigin + performance.now();
+                  off();
+                }
+              });
+            },
+            { o: origin, s: size },
+          ),
+    ),
+  );
+  const t0 = await pages[sender]!.evaluate(
+    async (value) => {
+      const start = performance.timeOrigin + performance.now();
+      await naos.append(value);
+      return start;
+    },
+    { trial, sender },
+  );
+  const arrivals = await Promise.all(
+    pages.map((page, i) =>
+      i === sender
+        ? Promise.resolve(t0)
+        : page
+            .waitForFunction(() => (globalThis as unknown as { arrived?: number }).arrived, undefined, { polling: 'raf', timeout: 30_000 })
+            .then((h) => h.jsonValue() as Promise<number>),
+    ),
+  );
+  return Math.max(...arrivals) - t0;
+}
+
+async function yjsTrial(pages: Page[], sender: number, value: number): Promise<number> {
+  const t0 = await pages[sender]!.evaluate(
+    (v) => (globalThis as unknown as { yjsProbe: { push(v: number): number } }).yjsProbe.push(v),
+    value,
+  );
+  const arrivals = await Promise.all(
+    pages.map((page, i) =>
+      i === sender
+        ? Promise.resolve(t0)
+        : page
+            .waitForFunction(
+              (v) => (globalThis as unknown as { yjsProbe: { arrival(v: number): number | undefined } }).yjsProbe.arrival(v),
+              value,
+              { polling: 'raf', timeout: 30_000 },
+            )
+            .then((h) => h.jsonValue() as Promise<number>),
+    ),
+  );
+  return Math.max(...arrivals) - t0;
+}
+
+async function propagation(url: string, probe: string, tabs: number): Promise<BenchRow[]> {
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const context = await browser.newContext();
+    const pages = await openTabs(context, url, tabs, probe);
+    const naosTimes: number[] = [];
+    const yjsTimes: number[] = [];
+    // Warm up both paths, then alternate them trial by trial so load affects both alike.
+    for (let w = 0; w < 3; w++) {
+      await naosTrial(pages, w % tabs, -1 - w);
+      await yjsTrial(pages, w % tabs, -1 - w);
+    }
+    for (let trial = 0; trial < TRIALS; trial++) {
+      naosTimes.push(await naosTrial(pages, trial % tabs, trial));
+      yjsTimes.push(await yjsTrial(pages, trial % tabs, 1_000_000 + trial));
+    }
+    const group = `one append reaching all ${tabs} tabs (${TRIALS} trials)`;
+    const naosP50 = percentile(naosTimes, 50);
+    const yjsP50 = percentile(yjsTimes, 50);
+    return [
+      { group, name: `Naos p50 (${tabs} tabs)`, unit: 'ms', value: naosP50 },
+      { group, name: `Naos p95 (${tabs} tabs)`, unit: 'ms', value: percentile(naosTimes, 95) },
+      { group, name: `Yjs + y-webrtc p50 (${tabs} tabs)`, unit: 'ms', value: yjsP50 },
+      { group, name: `Yjs + y-webrtc p95 (${tabs} tabs)`, unit: 'ms', value: percentile(yjsTimes, 95) },
+      { group, name: `Naos / Yjs p50 (${tabs} tabs)`, unit: 'ratio', value: naosP50 / yjsP50 },
+    ];
+  } finally {
+    await browser.close();
+  }
+}
+
+async function catchUp(url: string, missing: number): Promise<BenchRow[]> {
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const context = await browser.newContext();
+    const [author, late] = await openTabs(context, url, 2, '');
+    await late!.evaluate(() => naos.debug.partition('away'));
+    const origin = await author!.evaluate(async () => (await naos.info()).origin);
+    await author!.evaluate(async (n) => {
+      for (let done = 0; done < n; done += 500) {
+        await naos.appendMany(
+          Array.from({ length: Math.min(500, n - done) }, (_, i) => ({ n: done + i, text: `missed entry ${done + i}` })),
+        );
+      }
+    }, missing);
+    const entryBytes = await author!.evaluate(({ o, n }) => naos.debug.entryBytes(0, n, o), { o: origin, n: missing });
+    const before = await late!.evaluate(() => naos.debug.traffic());
+    const t0 = Date.now();
+    await late!.evaluate(() => naos.debug.partition(null));
+    await until(
+      late!,
+      async ({ o, n }) => ((await naos.heads()).find((h) => h.origin === o)?.size ?? 0) >= n,
+      { o: origin, n: missing },
+      120_000,
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await late!.evaluate(() => naos.debug.traffic());
+    const bytesIn = after.bytesIn - before.bytesIn;
+    const group = `catch-up of ${missing.toLocaleString('en')} missed entries (2 tabs)`;
+    return [
+      { group, name: 'time until the late tab holds them all', unit: 'ms', value: seconds * 1000 },
+      { group, name: 'bytes received by the late tab', unit: 'B', value: bytesIn },
+      { group, name: 'minimum: the missing entries’ bytes', unit: 'B', value: entryBytes },
+      { group, name: 'received / minimum', unit: 'ratio', value: bytesIn / entryBytes },
+    ];
+  } finally {
+    await browser.close();
+  }
+}
+
+const port = await freePort();
+const stop = await startServer(port);
+const url = `http://127.0.0.1:${port}/`;
+try {
+  const probe = await yjsBundle();
+  const rows: BenchRow[] = [];
+  for (const tabs of [2, 4, 8]) {
+    log(`propagation with ${tabs} tabs`);
+    rows.push(...(await propagation(url, probe, tabs)));
+  }
+  log('catch-up of 10k entries');
+  rows.push(...(await catchUp(url, 10_000)));
+  process.stdout.write(JSON.stringify({ runtime: 'Chromium (app build, npm start)', rows }, null, 2));
+} finally {
+  await stop();
+}
