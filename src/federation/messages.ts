@@ -2,10 +2,11 @@ import * as dagCbor from '@ipld/dag-cbor';
 import { bytesEqual, concatBytes, describe as describeValue, plainBytes, utf8 } from '../bytes.js';
 import { NaosError } from '../errors.js';
 import { isNodeId } from '../identity/node-id.js';
+import { type Equivocation, EvidenceError, parseEquivocation } from '../ledger/equivocation.js';
 import type { LogBatch } from '../ledger/log-batch.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 
-export type { LogBatch };
+export type { Equivocation, LogBatch };
 
 /**
  * The sync protocol's messages (MISSION.md F9). Every message travels in a signed
@@ -41,10 +42,15 @@ export interface Manifest {
   readonly software: string;
 }
 
-/** A held log in compact form: the first 8 bytes of SHA-256(origin) and the size held. */
+/**
+ * A held log in compact form: the first 8 bytes of SHA-256(origin), the size held and the
+ * first 8 bytes of its Merkle root at that size (so a copy of equal size but another
+ * history — an equivocation, F11 — is noticed too).
+ */
 export interface HaveRecord {
   readonly log: Uint8Array;
   readonly size: number;
+  readonly root: Uint8Array;
 }
 
 /** One held log as listed in a heads response. */
@@ -73,10 +79,28 @@ export type Body =
       readonly origin: string;
       readonly start: number;
     }
+  | {
+      /** How the answerer's copy of a log looked at `size1`: its root there and the consistency proof to `size2`. */
+      readonly type: 'REQUEST';
+      readonly to: string;
+      readonly id: number;
+      readonly want: 'consistency';
+      readonly origin: string;
+      readonly size1: number;
+      readonly size2: number;
+    }
   | { readonly type: 'RESPONSE'; readonly to: string; readonly id: number; readonly heads: readonly HeadAdvert[] }
   | { readonly type: 'RESPONSE'; readonly to: string; readonly id: number; readonly batch: LogBatch }
   | { readonly type: 'RESPONSE'; readonly to: string; readonly id: number; readonly error: string }
-  | { readonly type: 'REPLICATE'; readonly batch: LogBatch };
+  | {
+      readonly type: 'RESPONSE';
+      readonly to: string;
+      readonly id: number;
+      readonly consistency: { readonly root: Uint8Array; readonly proof: readonly Uint8Array[] };
+    }
+  | { readonly type: 'REPLICATE'; readonly batch: LogBatch }
+  /** Proof that a log's author signed two histories (F11), gossiped to every peer. */
+  | { readonly type: 'EVIDENCE'; readonly evidence: Equivocation };
 
 export type MessageType = Body['type'];
 
@@ -228,8 +252,12 @@ function parseBody(value: unknown, s: Shape): Body {
           .array(r['have'], MAX_HEADS)
           .map((h, i) => {
             const hs = s.at(`have[${i}]`);
-            const hr = hs.record(h, ['log', 'size']);
-            return { log: hs.at('log').bytes(hr['log'], 8), size: hs.at('size').count(hr['size']) };
+            const hr = hs.record(h, ['log', 'size', 'root']);
+            return {
+              log: hs.at('log').bytes(hr['log'], 8),
+              size: hs.at('size').count(hr['size']),
+              root: hs.at('root').bytes(hr['root'], 8),
+            };
           });
         return { type, to: s.at('to').nodeId(r['to']), id: s.at('id').count(r['id']), want, have };
       }
@@ -244,11 +272,23 @@ function parseBody(value: unknown, s: Shape): Body {
           start: s.at('start').count(r['start']),
         };
       }
-      return s.at('want').fail(`must be heads or entries, got ${JSON.stringify(want)}`);
+      if (want === 'consistency') {
+        const r = s.record(value, ['type', 'to', 'id', 'want', 'origin', 'size1', 'size2']);
+        return {
+          type,
+          to: s.at('to').nodeId(r['to']),
+          id: s.at('id').count(r['id']),
+          want,
+          origin: s.at('origin').string(r['origin'], 256),
+          size1: s.at('size1').count(r['size1']),
+          size2: s.at('size2').count(r['size2']),
+        };
+      }
+      return s.at('want').fail(`must be heads, entries or consistency, got ${JSON.stringify(want)}`);
     }
     case 'RESPONSE': {
       const v = value as Record<string, unknown>;
-      const kind = 'heads' in v ? 'heads' : 'batch' in v ? 'batch' : 'error';
+      const kind = 'heads' in v ? 'heads' : 'batch' in v ? 'batch' : 'consistency' in v ? 'consistency' : 'error';
       const r = s.record(value, ['type', 'to', 'id', kind]);
       const to = s.at('to').nodeId(r['to']);
       const id = s.at('id').count(r['id']);
@@ -267,15 +307,46 @@ function parseBody(value: unknown, s: Shape): Body {
         return { type, to, id, heads };
       }
       if (kind === 'batch') return { type, to, id, batch: parseBatch(r['batch'], s.at('batch')) };
+      if (kind === 'consistency') {
+        const cs = s.at('consistency');
+        const cr = cs.record(r['consistency'], ['root', 'proof']);
+        return {
+          type,
+          to,
+          id,
+          consistency: {
+            root: cs.at('root').bytes(cr['root'], HASH_SIZE),
+            proof: cs
+              .at('proof')
+              .array(cr['proof'], 64)
+              .map((p, i) => cs.at(`proof[${i}]`).bytes(p, HASH_SIZE)),
+          },
+        };
+      }
       return { type, to, id, error: s.at('error').string(r['error'], 1024) };
     }
     case 'REPLICATE': {
       const r = s.record(value, ['type', 'batch']);
       return { type, batch: parseBatch(r['batch'], s.at('batch')) };
     }
+    case 'EVIDENCE': {
+      const r = s.record(value, ['type', 'evidence']);
+      try {
+        // The shape only; whether it proves anything is checked by the kernel (verifyEquivocation).
+        return { type, evidence: parseEquivocation(r['evidence']) };
+      } catch (error) {
+        if (error instanceof EvidenceError) return s.at('evidence').fail(error.message);
+        throw error;
+      }
+    }
     default:
       return s.at('type').fail(`unknown message type ${JSON.stringify(type)}`);
   }
+}
+
+/** Checks a manifest received from a peer (strict shape, bounded sizes); MessageDecodeError otherwise. */
+export function decodeManifest(value: unknown, path = 'manifest'): Manifest {
+  return parseManifest(value, new Shape(path));
 }
 
 function parseManifest(value: unknown, s: Shape): Manifest {

@@ -3,8 +3,10 @@ import { type Signer, verifyEd25519 } from '../crypto/ed25519.js';
 import { sha256 } from '../crypto/sha256.js';
 import { asError, NaosError } from '../errors.js';
 import { nodeIdFromPublicKey } from '../identity/node-id.js';
+import type { FlaggedLog } from '../kernel/api.js';
 import type { ApplyOutcome, LogAdvert } from '../kernel/kernel.js';
 import { openCheckpoint } from '../ledger/checkpoint.js';
+import { type Equivocation, EvidenceError, makeEquivocation } from '../ledger/equivocation.js';
 import { BatchRejectedError, type LogBatch } from '../ledger/log-batch.js';
 import { parseVerifierKey } from '../ledger/note.js';
 import {
@@ -50,6 +52,17 @@ export interface SyncHost {
   /** True for a log the host holds but refuses to extend (damaged in its store): not worth fetching. */
   refuses(origin: string): boolean;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
+  // Equivocation (F11); see docs/SYNC.md.
+  /** Authors proven to have equivocated: their logs are no longer synced. */
+  flagged(): readonly FlaggedLog[];
+  /** The proof, if a signed checkpoint at a size held contradicts the held copy. */
+  checkAgainstHeld(head: HeadAdvert): Promise<Equivocation | undefined>;
+  /** The proof, if a batch refused as a fork is one (the author signed the history it claims). */
+  evidenceFromBatch(batch: LogBatch): Promise<Equivocation | undefined>;
+  /** Verifies a proof (EvidenceError if it proves nothing), flags the author and records the proof in the ledger. */
+  recordEquivocation(evidence: Equivocation): Promise<{ status: 'new' | 'known'; flag: FlaggedLog }>;
+  /** The held copy's root at `size1` (hex) and the consistency proof to `size2`. */
+  proveConsistency(size1: number, size2: number, origin: string): { readonly root1: string; readonly proof: readonly string[] };
 }
 
 export interface SyncOptions {
@@ -86,6 +99,8 @@ export interface PeerView {
   readonly logs: number;
   readonly health: { readonly uptimeMs?: number; readonly latencyMs?: number; readonly lastSeen: number };
   readonly rejected: number;
+  /** The peer signed two histories of its log (F11): see flagged() for the proof. */
+  readonly flagged: boolean;
 }
 
 export interface RejectionView {
@@ -95,7 +110,10 @@ export interface RejectionView {
   readonly count: number;
 }
 
-/** A log's author signed two checkpoints that cannot both be true (F11). */
+/**
+ * A log's author signed two checkpoints that cannot both be true (F11), as this engine
+ * found or was told it (proven: the record is in flagged()).
+ */
 export interface ForkEvidence {
   readonly origin: string;
   readonly reportedBy: string;
@@ -127,6 +145,15 @@ interface PendingRequest {
   readonly peer: string;
   readonly sentAt: number;
   readonly origin?: string;
+  /** A consistency request: our latest checkpoint and the peer's that we could not reconcile. */
+  readonly investigation?: Investigation;
+}
+
+interface Investigation {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly ours: { readonly note: string; readonly size: number };
+  readonly theirs: { readonly note: string; readonly size: number };
 }
 
 /** Refusals that do not count against a peer's record: anyone can replay its messages. */
@@ -148,6 +175,8 @@ export class SyncEngine {
   readonly #verifiedNotes = new Map<string, number>();
   readonly #recentDigests = new Set<string>();
   readonly #forks: ForkEvidence[] = [];
+  /** Checkpoints already investigated as possible equivocations (peer + note), so each costs one request. */
+  readonly #investigated = new Set<string>();
   #nextRequestId = 1;
   #headsInFlight: number | undefined;
   #lastHeartbeat = -Infinity;
@@ -223,6 +252,7 @@ export class SyncEngine {
 
   peers(): PeerView[] {
     const now = this.#o.now();
+    const flagged = this.#flaggedOrigins();
     return [...this.#peers.values()]
       .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
       .map((p) => ({
@@ -237,6 +267,7 @@ export class SyncEngine {
           lastSeen: p.lastSeen,
         },
         rejected: this.#rejectedCount(p.nodeId),
+        flagged: flagged.has(`naos/${p.nodeId}`),
       }));
   }
 
@@ -249,6 +280,11 @@ export class SyncEngine {
 
   forks(): ForkEvidence[] {
     return [...this.#forks];
+  }
+
+  /** Authors proven to have signed two histories (F11), with the proofs — for alerts. */
+  flagged(): FlaggedLog[] {
+    return [...this.#o.host.flagged()];
   }
 
   /**
@@ -296,11 +332,14 @@ export class SyncEngine {
     const peer = this.#touch(sender, now);
     try {
       // First contact: introduce ourselves to that node alone (it will do the same).
-      if (!known && envelope.body.type !== 'DISCOVER') await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, sender);
+      if (!known && envelope.body.type !== 'DISCOVER') {
+        await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, sender);
+        await this.#sendEvidence(sender);
+      }
       await this.#dispatch(envelope.body, peer, now);
     } catch (error) {
+      if (error instanceof EvidenceError) return this.#reject(sender, `evidence:${error.reason}`);
       if (error instanceof BatchRejectedError) {
-        if (error.reason === 'fork') this.#recordFork(error.origin, sender, error.message);
         return this.#reject(sender, `batch:${error.reason}`);
       }
       return this.#reject(sender, `failed:${asError(error).name}`);
@@ -312,6 +351,7 @@ export class SyncEngine {
     switch (body.type) {
       case 'DISCOVER':
         await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, peer.nodeId);
+        await this.#sendEvidence(peer.nodeId);
         await this.#heartbeat(peer.nodeId);
         return;
       case 'ANNOUNCE':
@@ -324,7 +364,8 @@ export class SyncEngine {
         return;
       case 'REQUEST':
         if (body.want === 'heads') await this.#answerHeads(peer, body.id, body.have);
-        else await this.#answerEntries(peer, body.id, body.origin, body.start);
+        else if (body.want === 'entries') await this.#answerEntries(peer, body.id, body.origin, body.start);
+        else await this.#answerConsistency(peer, body.id, body.origin, body.size1, body.size2);
         return;
       case 'RESPONSE': {
         const request = this.#pending.get(body.id);
@@ -337,12 +378,19 @@ export class SyncEngine {
           await this.#onHeads(peer, body.heads);
         } else if ('batch' in body) {
           await this.#onBatch(peer, body.batch);
+        } else if ('consistency' in body && ours && request.investigation) {
+          await this.#onConsistency(peer, request.investigation, body.consistency);
         }
         return;
       }
       case 'REPLICATE':
         peer.sizes.set(body.batch.origin, Math.max(peer.sizes.get(body.batch.origin) ?? 0, body.batch.start + body.batch.entries.length));
         await this.#onBatch(peer, body.batch);
+        return;
+      case 'EVIDENCE':
+        // Verified by the host before anything is believed; a record that proves nothing
+        // is refused as evidence:<reason> and counted against the sender.
+        await this.#onEquivocation(body.evidence, peer.nodeId);
         return;
     }
   }
@@ -356,26 +404,39 @@ export class SyncEngine {
    */
   async #askForHeads(peer: PeerState, now: number): Promise<void> {
     if (this.#headsInFlight !== undefined && this.#pending.has(this.#headsInFlight)) return;
-    const have: HaveRecord[] = this.#o.host.adverts().map((a) => ({ log: logHash(a.origin), size: a.size }));
+    const have: HaveRecord[] = this.#adverts().map((a) => ({ log: logHash(a.origin), size: a.size, root: fromHex(a.root.slice(0, 16)) }));
     const id = this.#request(peer.nodeId, now);
     this.#headsInFlight = id;
     await this.#send({ type: 'REQUEST', to: peer.nodeId, id, want: 'heads', have }, peer.nodeId);
   }
 
   async #answerHeads(peer: PeerState, id: number, have: readonly HaveRecord[]): Promise<void> {
-    const theirs = new Map(have.map((h) => [toHex(h.log), h.size]));
-    const heads: HeadAdvert[] = this.#o.host
-      .adverts()
-      .filter((a) => a.size > (theirs.get(toHex(logHash(a.origin))) ?? -1))
+    const theirs = new Map(have.map((h) => [toHex(h.log), h]));
+    // Logs the asker lacks or is behind on, and logs of equal size whose roots differ (a
+    // second history of the author: the asker checks the checkpoint against its copy).
+    const heads: HeadAdvert[] = this.#adverts()
+      .filter((a) => {
+        const held = theirs.get(toHex(logHash(a.origin)));
+        return !held || a.size > held.size || (a.size === held.size && a.root.slice(0, 16) !== toHex(held.root));
+      })
       .map((a) => ({ verifierKey: a.verifierKey, checkpoint: a.checkpoint }));
     await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, heads }, peer.nodeId);
   }
 
   async #onHeads(peer: PeerState, heads: readonly HeadAdvert[]): Promise<void> {
     const mine = new Map(this.#o.host.adverts().map((a) => [a.origin, a.size]));
+    const flagged = this.#flaggedOrigins();
     for (const head of heads) {
       const size = await this.#checkedAdvertSize(head);
       const origin = parseVerifierKey(head.verifierKey).name;
+      if (flagged.has(origin)) continue;
+      const held = mine.get(origin);
+      if (held !== undefined && size <= held) {
+        // Not behind: a checkpoint we can check against our own copy.
+        const evidence = await this.#o.host.checkAgainstHeld(head);
+        if (evidence) await this.#onEquivocation(evidence, peer.nodeId);
+        continue;
+      }
       peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
       if (size > (mine.get(origin) ?? 0) && !this.#o.host.refuses(origin)) await this.#pull(peer, origin, mine.get(origin) ?? 0);
     }
@@ -412,15 +473,121 @@ export class SyncEngine {
   }
 
   async #onBatch(peer: PeerState, batch: LogBatch): Promise<void> {
-    const outcome = await this.#o.host.applyBatch(batch);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await this.#o.host.applyBatch(batch);
+    } catch (error) {
+      // A proven equivocation is the author's doing; the peer only passed it on.
+      if (error instanceof BatchRejectedError && (await this.#investigate(peer, batch, error))) return;
+      throw error;
+    }
     // Fetching a log we refuse to extend would only bring the same refusal back.
-    if (outcome.status === 'refused-damaged') return;
+    if (outcome.status === 'refused-damaged' || outcome.status === 'refused-flagged') return;
     const held = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
     if (outcome.status === 'gap') {
       await this.#pull(peer, batch.origin, outcome.have);
     } else if ((peer.sizes.get(batch.origin) ?? 0) > held) {
       await this.#pull(peer, batch.origin, held);
     }
+  }
+
+  // ---- equivocation (F11) ------------------------------------------------------------
+
+  /**
+   * A batch that contradicts our copy. True if it proves that the author signed two
+   * histories (then recorded and gossiped). When it only fails to extend our copy (its
+   * root or proof does not fit our prefix), the batch may be forged or the author may
+   * have signed a history with another prefix: we ask the peer for its root at our size
+   * and the consistency proof to the batch's checkpoint, which decides (#onConsistency).
+   */
+  async #investigate(peer: PeerState, batch: LogBatch, error: BatchRejectedError): Promise<boolean> {
+    if (error.reason === 'fork') {
+      const evidence = await this.#o.host.evidenceFromBatch(batch);
+      if (!evidence) return false;
+      await this.#onEquivocation(evidence, peer.nodeId);
+      return true;
+    }
+    if (error.reason !== 'root-mismatch' && error.reason !== 'bad-proof') return false;
+    const held = this.#adverts().find((a) => a.origin === batch.origin);
+    const end = batch.start + batch.entries.length;
+    if (!held || held.size === 0 || end <= held.size) return false;
+    const key = `${peer.nodeId}\n${batch.checkpoint}`;
+    if (this.#investigated.has(key)) return false;
+    this.#investigated.add(key);
+    if (this.#investigated.size > 4096) this.#investigated.delete(this.#investigated.values().next().value!);
+    const investigation: Investigation = {
+      origin: batch.origin,
+      verifierKey: batch.verifierKey,
+      ours: { note: held.checkpoint, size: held.size },
+      theirs: { note: batch.checkpoint, size: end },
+    };
+    const id = this.#nextRequestId++;
+    this.#pending.set(id, { peer: peer.nodeId, sentAt: this.#o.now(), investigation });
+    await this.#send(
+      { type: 'REQUEST', to: peer.nodeId, id, want: 'consistency', origin: batch.origin, size1: held.size, size2: end },
+      peer.nodeId,
+    );
+    return false;
+  }
+
+  async #answerConsistency(peer: PeerState, id: number, origin: string, size1: number, size2: number): Promise<void> {
+    let proof: { readonly root1: string; readonly proof: readonly string[] };
+    try {
+      if (size1 < 1 || size2 <= size1) throw new RangeError(`sizes ${size1} → ${size2} prove nothing`);
+      proof = this.#o.host.proveConsistency(size1, size2, origin);
+    } catch (error) {
+      await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, error: `no consistency proof: ${asError(error).message}` }, peer.nodeId);
+      return;
+    }
+    const consistency = { root: fromHex(proof.root1), proof: proof.proof.map((p) => fromHex(p)) };
+    await this.#send({ type: 'RESPONSE', to: peer.nodeId, id, consistency }, peer.nodeId);
+  }
+
+  async #onConsistency(
+    peer: PeerState,
+    investigation: Investigation,
+    consistency: { readonly root: Uint8Array; readonly proof: readonly Uint8Array[] },
+  ): Promise<void> {
+    const evidence = makeEquivocation({
+      origin: investigation.origin,
+      verifierKey: investigation.verifierKey,
+      notes: [investigation.ours, investigation.theirs],
+      consistency,
+    });
+    try {
+      await this.#onEquivocation(evidence, peer.nodeId);
+    } catch (error) {
+      if (!(error instanceof EvidenceError)) throw error;
+      // Consistent after all: the batch was broken, and was counted when refused. A
+      // proof that does not verify is the peer's own fault.
+      if (error.reason !== 'not-conflicting') this.#reject(peer.nodeId, `consistency:${error.reason}`);
+    }
+  }
+
+  /** Records a proof (the host verifies it; EvidenceError if it proves nothing) and gossips it if it is news. */
+  async #onEquivocation(evidence: Equivocation, via: string): Promise<void> {
+    const { status, flag } = await this.#o.host.recordEquivocation(evidence);
+    if (status === 'known') return;
+    this.#recordFork(flag.origin, via, flag.detail);
+    // The ledger record (pushed as REPLICATE) goes out before the gossip.
+    await this.#pushChain;
+    await this.#send({ type: 'EVIDENCE', evidence: flag.evidence });
+  }
+
+  /** Tells a newly met node every equivocation we know of. */
+  async #sendEvidence(to: string): Promise<void> {
+    for (const flag of this.#o.host.flagged()) await this.#send({ type: 'EVIDENCE', evidence: flag.evidence }, to);
+  }
+
+  #flaggedOrigins(): Set<string> {
+    return new Set(this.#o.host.flagged().map((f) => f.origin));
+  }
+
+  /** The logs we sync: every held one except those of flagged authors. */
+  #adverts(): LogAdvert[] {
+    const flagged = this.#flaggedOrigins();
+    const adverts = this.#o.host.adverts();
+    return flagged.size === 0 ? adverts : adverts.filter((a) => !flagged.has(a.origin));
   }
 
   // ---- pushing local appends -------------------------------------------------------

@@ -1,3 +1,4 @@
+import type { Equivocation } from '../ledger/equivocation.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import type { IntegrityProblem } from '../ledger/integrity.js';
 
@@ -63,4 +64,22 @@ export interface KernelStatus {
 export interface AppendOptions {
   /** Entry kind; `data` unless given. */
   readonly kind?: string;
+}
+
+/** An author proven to have signed two histories of its log (F11). */
+export interface FlaggedLog {
+  /** The author's log, `naos/<node id>`. */
+  readonly origin: string;
+  /** The author's node id. */
+  readonly author: string;
+  /** Entries at or past this position are no longer accepted; what was held before is kept. */
+  readonly forkSize: number;
+  /** Hex SHA-256 of the canonical evidence record. */
+  readonly evidenceId: string;
+  /** What the proof shows, in words. */
+  readonly detail: string;
+  /** The proof itself: two signed checkpoints (and a consistency proof); verifyEquivocation checks it offline. */
+  readonly evidence: Equivocation;
+  /** Where a held ledger records the proof (entry kind `naos.equivocation`), once written or received. */
+  readonly record?: { readonly origin: string; readonly index: number };
 }

@@ -2,12 +2,13 @@ import { bytesEqual, toHex, utf8 } from '../bytes.js';
 import type { Signer } from '../crypto/ed25519.js';
 import { asError, InvalidInputError, NaosError } from '../errors.js';
 import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
-import { formatCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
+import { formatCheckpoint, openCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
 import { decodeEntry, encodeEntry, type Entry, entryId } from '../ledger/entry.js';
+import { EQUIVOCATION_KIND, type Equivocation, EvidenceError, makeEquivocation, verifyEquivocation } from '../ledger/equivocation.js';
 import { type Hlc, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
 import { LedgerIntegrityError } from '../ledger/integrity.js';
 import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
-import { formatVerifierKey, makeVerifier } from '../ledger/note.js';
+import { formatVerifierKey, makeVerifier, parseVerifierKey } from '../ledger/note.js';
 import { type LogBatch, planBatch, stageBatch } from '../ledger/log-batch.js';
 import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
@@ -20,6 +21,7 @@ import type {
   ConsistencyProofView,
   DamagedLog,
   EntryView,
+  FlaggedLog,
   Head,
   InclusionProofView,
   KernelStatus,
@@ -30,6 +32,8 @@ export interface LogAdvert {
   readonly origin: string;
   readonly verifierKey: string;
   readonly size: number;
+  /** Merkle root at `size`, hex. */
+  readonly root: string;
   readonly checkpoint: string;
 }
 
@@ -38,7 +42,9 @@ export type ApplyOutcome =
   | { readonly status: 'duplicate' }
   | { readonly status: 'gap'; readonly have: number }
   /** The log is held but damaged locally; it is not extended until repaired. */
-  | { readonly status: 'refused-damaged' };
+  | { readonly status: 'refused-damaged' }
+  /** The log's author equivocated (F11): nothing past the fork point is accepted. */
+  | { readonly status: 'refused-flagged'; readonly forkSize: number };
 
 export interface KernelOptions {
   readonly store: LedgerStore;
@@ -86,6 +92,11 @@ export class Kernel {
   readonly #damaged: DamagedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
   readonly #entryListeners = new Set<(entries: readonly ViewEntry[]) => void>();
+  readonly #flagListeners = new Set<(flag: FlaggedLog) => void>();
+  /** Authors proven to have equivocated (F11), by log origin; the first proof found is kept. */
+  readonly #flags = new Map<string, FlaggedLog>();
+  /** Where a held ledger records an equivocation of each flagged origin (so it is written once). */
+  readonly #evidenceRecords = new Map<string, { readonly origin: string; readonly index: number }>();
   readonly #view = new DerivedView();
   readonly #pending: PendingGroup[] = [];
   #draining: Promise<void> | undefined;
@@ -118,6 +129,7 @@ export class Kernel {
   static async open(options: KernelOptions): Promise<Kernel> {
     const kernel = new Kernel(options);
     const heads = await options.store.listLogs();
+    const records: { origin: string; entry: ViewEntry }[] = [];
     for (const head of heads) {
       try {
         const loaded: ViewEntry[] = [];
@@ -127,7 +139,10 @@ export class Kernel {
           onEntry: (entry, bytes) => loaded.push(viewEntry(entry, entryId(bytes))),
         });
         // Only a log that verified in full contributes to the derived state.
-        for (const entry of loaded) kernel.#view.apply(entry);
+        for (const entry of loaded) {
+          kernel.#view.apply(entry);
+          if (entry.kind === EQUIVOCATION_KIND) records.push({ origin: head.origin, entry });
+        }
         kernel.#logs.set(head.origin, log);
         if (head.origin === kernel.origin) await kernel.#restoreClock(log);
       } catch (error) {
@@ -136,6 +151,8 @@ export class Kernel {
       }
     }
     if (!heads.some((head) => head.origin === kernel.origin)) await kernel.#createOwnLog();
+    // Equivocations recorded in verified logs flag their authors again after a restart.
+    for (const { origin, entry } of records) await kernel.#acceptRecord(entry, origin);
     return kernel;
   }
 
@@ -193,12 +210,14 @@ export class Kernel {
    * One hash over everything the node holds: the RFC 9162 root over the checkpoint bodies
    * (origin, size, root — no signatures) of every non-empty log, sorted by origin. Two
    * nodes with equal state roots hold identical entries. (Empty logs carry nothing, so
-   * they are left out: a node that has written nothing yet does not unsettle its peers.)
+   * they are left out: a node that has written nothing yet does not unsettle its peers.
+   * Logs of flagged authors are left out too: nodes may hold different histories of
+   * them, and they are no longer synced — see flagged().)
    */
   stateRoot(): string {
     const tree = new MerkleTree();
     for (const log of this.#sortedLogs()) {
-      if (log.size === 0) continue;
+      if (log.size === 0 || this.#flags.has(log.origin)) continue;
       tree.appendData(utf8(formatCheckpoint({ origin: log.origin, size: log.size, root: log.root(), extensions: [] })));
     }
     return toHex(tree.root());
@@ -211,11 +230,13 @@ export class Kernel {
     return latest.note;
   }
 
-  /** Every held log with its verifier key and latest signed checkpoint, for peers. */
+  /** Every held log with its verifier key, latest signed checkpoint and root, for peers. */
   adverts(): LogAdvert[] {
     return this.#sortedLogs().flatMap((log) => {
       const latest = log.latestCheckpoint;
-      return latest ? [{ origin: log.origin, verifierKey: log.verifierKey, size: log.size, checkpoint: latest.note }] : [];
+      return latest
+        ? [{ origin: log.origin, verifierKey: log.verifierKey, size: log.size, root: toHex(log.root()), checkpoint: latest.note }]
+        : [];
     });
   }
 
@@ -264,6 +285,9 @@ export class Kernel {
       if (this.#damaged.some((d) => d.origin === batch.origin)) {
         return { status: 'refused-damaged' as const };
       }
+      const flag = this.#flags.get(batch.origin);
+      if (flag && batch.start + batch.entries.length > flag.forkSize)
+        return { status: 'refused-flagged' as const, forkSize: flag.forkSize };
       let log = this.#logs.get(batch.origin);
       const plan = await planBatch(log, batch);
       if (plan.status !== 'append') return plan;
@@ -297,6 +321,7 @@ export class Kernel {
       });
       for (const view of added) this.#view.apply(view);
       this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) }, added);
+      for (const view of added) if (view.kind === EQUIVOCATION_KIND) await this.#acceptRecord(view, batch.origin);
       return { status: 'applied' as const, size: end };
     });
   }
@@ -418,6 +443,167 @@ export class Kernel {
   onChange(listener: (head: Head) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  // ---- equivocation (F11) ---------------------------------------------------------
+
+  /** Authors proven to have signed two histories, with the proof; sorted by origin. */
+  flagged(): FlaggedLog[] {
+    return [...this.#flags.values()].sort((a, b) => (a.origin < b.origin ? -1 : 1)).map((flag) => ({ ...flag }));
+  }
+
+  /** Calls `listener` once for every author newly flagged (for alerts). Returns the unsubscribe function. */
+  onFlag(listener: (flag: FlaggedLog) => void): () => void {
+    this.#flagListeners.add(listener);
+    return () => this.#flagListeners.delete(listener);
+  }
+
+  /**
+   * Compares a signed checkpoint of a held log, at a size this node holds, with its own
+   * copy. If the roots differ the author signed two histories, and the returned record
+   * (this node's latest checkpoint, the other one, and when the sizes differ a
+   * consistency proof from its own tree) proves it. Undefined when the checkpoint is
+   * consistent with the copy, beyond it, or not signed by the log's key.
+   */
+  async checkAgainstHeld(head: { readonly verifierKey: string; readonly checkpoint: string }): Promise<Equivocation | undefined> {
+    let checkpoint;
+    try {
+      checkpoint = await openCheckpoint(head.checkpoint, parseVerifierKey(head.verifierKey));
+    } catch {
+      return undefined;
+    }
+    const log = this.#logs.get(checkpoint.origin);
+    const latest = log?.latestCheckpoint;
+    if (!log || !latest || log.verifierKey !== head.verifierKey || checkpoint.size > log.size) return undefined;
+    if (bytesEqual(log.root(checkpoint.size), checkpoint.root)) return undefined;
+    return makeEquivocation({
+      origin: log.origin,
+      verifierKey: log.verifierKey,
+      notes: [
+        { note: latest.note, size: latest.size },
+        { note: head.checkpoint, size: checkpoint.size },
+      ],
+      ...(checkpoint.size < latest.size && checkpoint.size > 0
+        ? { consistency: { root: log.root(checkpoint.size), proof: log.tree.consistencyProof(checkpoint.size, latest.size) } }
+        : {}),
+    });
+  }
+
+  /**
+   * For a batch refused as a fork beyond the held size (its entries differ from the held
+   * ones, and with the held prefix they give the root its checkpoint signs — see
+   * planBatch): the record proving it, built on the history the batch claims (this
+   * node's latest checkpoint; the batch's; the claimed tree's root at this node's size
+   * and its consistency proof to the batch's). Undefined if the batch does not prove one.
+   */
+  evidenceFromBatch(batch: LogBatch): Promise<Equivocation | undefined> {
+    return this.#exclusive(batch.origin, () => this.#evidenceFromBatch(batch));
+  }
+
+  async #evidenceFromBatch(batch: LogBatch): Promise<Equivocation | undefined> {
+    const log = this.#logs.get(batch.origin);
+    const latest = log?.latestCheckpoint;
+    if (!log || !latest || log.verifierKey !== batch.verifierKey) return undefined;
+    const end = batch.start + batch.entries.length;
+    if (end <= log.size) return this.checkAgainstHeld(batch);
+    if (batch.start >= log.size) return undefined;
+    let signed;
+    try {
+      signed = await openCheckpoint(batch.checkpoint, parseVerifierKey(batch.verifierKey));
+    } catch {
+      return undefined;
+    }
+    if (signed.size !== end) return undefined;
+    // Swap the batch's entries in for ours on the log's own tree, read what is needed,
+    // and restore it — synchronously, so nothing else sees the tree meanwhile.
+    const tree = log.tree;
+    const held = log.size;
+    const kept = Array.from({ length: tree.size - batch.start }, (_, i) => tree.leafHash(batch.start + i));
+    let claimed: { root: Uint8Array; proof: Uint8Array[] } | undefined;
+    tree.truncate(batch.start);
+    try {
+      for (const entry of batch.entries) tree.appendData(entry);
+      if (bytesEqual(tree.root(), signed.root)) claimed = { root: tree.root(held), proof: tree.consistencyProof(held, end) };
+    } finally {
+      tree.truncate(batch.start);
+      for (const hash of kept) tree.appendLeafHash(hash);
+    }
+    if (!claimed || bytesEqual(claimed.root, log.root(held))) return undefined;
+    return makeEquivocation({
+      origin: log.origin,
+      verifierKey: log.verifierKey,
+      notes: [
+        { note: latest.note, size: latest.size },
+        { note: batch.checkpoint, size: end },
+      ],
+      consistency: claimed,
+    });
+  }
+
+  /**
+   * Verifies an equivocation record (verifyEquivocation; EvidenceError if it proves
+   * nothing), flags its author, and — unless a held ledger already records an
+   * equivocation of that author — appends it to this node's own log (entry kind
+   * `naos.equivocation`), so the proof replicates with the ledger and the flag survives
+   * restarts. `known` when the author was already flagged.
+   */
+  async recordEquivocation(evidence: unknown): Promise<{ status: 'new' | 'known'; flag: FlaggedLog }> {
+    const verified = await verifyEquivocation(evidence);
+    const known = this.#flags.get(verified.origin);
+    if (known) return { status: 'known', flag: { ...known } };
+    this.#flag(verified);
+    if (!this.#evidenceRecords.has(verified.origin) && !this.#closed && this.#logs.has(this.origin)) {
+      try {
+        const [result] = await this.appendEntries([{ kind: EQUIVOCATION_KIND, value: verified.evidence }]);
+        if (!this.#evidenceRecords.has(verified.origin))
+          this.#evidenceRecords.set(verified.origin, { origin: this.origin, index: result!.index });
+        this.#flags.set(verified.origin, { ...this.#flags.get(verified.origin)!, record: this.#evidenceRecords.get(verified.origin)! });
+      } catch {
+        // Not writable (closed, own log damaged): the flag holds for this run; peers that
+        // recorded the proof will bring it back.
+      }
+    }
+    return { status: 'new', flag: { ...this.#flags.get(verified.origin)! } };
+  }
+
+  /** An equivocation record found in a verified log (loaded or replicated): flags the author if it proves one. */
+  async #acceptRecord(entry: ViewEntry, origin: string): Promise<void> {
+    let verified;
+    try {
+      verified = await verifyEquivocation(entry.payload);
+    } catch (error) {
+      // A record that proves nothing is just an entry; it flags no one.
+      if (error instanceof EvidenceError) return;
+      throw error;
+    }
+    if (!this.#evidenceRecords.has(verified.origin)) this.#evidenceRecords.set(verified.origin, { origin, index: entry.seq });
+    const flag = this.#flags.get(verified.origin);
+    if (flag) {
+      if (!flag.record) this.#flags.set(verified.origin, { ...flag, record: this.#evidenceRecords.get(verified.origin)! });
+      return;
+    }
+    this.#flag(verified);
+  }
+
+  #flag(verified: Awaited<ReturnType<typeof verifyEquivocation>>): void {
+    const record = this.#evidenceRecords.get(verified.origin);
+    const flag: FlaggedLog = {
+      origin: verified.origin,
+      author: verified.author,
+      forkSize: verified.forkSize,
+      evidenceId: verified.id,
+      detail: verified.detail,
+      evidence: verified.evidence,
+      ...(record ? { record } : {}),
+    };
+    this.#flags.set(verified.origin, flag);
+    for (const listener of this.#flagListeners) {
+      try {
+        listener({ ...flag });
+      } catch {
+        // As in #emit: a failing listener stops nothing.
+      }
+    }
   }
 
   /** Waits for queued appends, then closes the store. */

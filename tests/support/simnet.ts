@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { webCryptoSigner } from '../../src/crypto/ed25519.js';
+import { type Signer, webCryptoSigner } from '../../src/crypto/ed25519.js';
 import type { Manifest } from '../../src/federation/messages.js';
 import { SyncEngine, type SyncOptions } from '../../src/federation/sync-engine.js';
 import { Kernel } from '../../src/kernel/kernel.js';
@@ -25,12 +25,18 @@ export interface SimOptions {
   readonly sync?: Partial<
     Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'batchBudgetBytes' | 'duplicateCacheSize'>
   >;
+  /**
+   * Equivocating authors: `[i, j]` makes node j a twin of node i — the same key over a
+   * store of its own, so the two can sign two histories of one log (F11).
+   */
+  readonly twins?: readonly (readonly [number, number])[];
 }
 
 export interface SimNode {
   readonly index: number;
   readonly kernel: Kernel;
   readonly engine: SyncEngine;
+  readonly signer: Signer;
 }
 
 interface InFlight {
@@ -72,7 +78,7 @@ export class SimNet {
   #queue: InFlight[] = [];
   #order = 0;
   #group: number[] = [];
-  readonly #o: Required<Omit<SimOptions, 'sync'>> & Pick<SimOptions, 'sync'>;
+  readonly #o: Required<Omit<SimOptions, 'sync' | 'twins'>> & Pick<SimOptions, 'sync' | 'twins'>;
 
   private constructor(options: SimOptions) {
     this.#o = { minDelayMs: 1, maxDelayMs: 30, loss: 0, duplicate: 0, tickMs: 100, ...options };
@@ -81,15 +87,18 @@ export class SimNet {
 
   static async create(options: SimOptions): Promise<SimNet> {
     const net = new SimNet(options);
-    for (let i = 0; i < options.nodes; i++) await net.addNode();
+    for (let i = 0; i < options.nodes; i++) {
+      const twinOf = options.twins?.find(([, j]) => j === i)?.[0];
+      await net.addNode(twinOf === undefined ? undefined : net.nodes[twinOf]!.signer);
+    }
     for (const node of net.nodes) await node.engine.start();
     return net;
   }
 
-  async addNode(): Promise<SimNode> {
+  /** Adds a node with a new key, or with `signer` (a twin of the node that has it). */
+  async addNode(signer?: Signer): Promise<SimNode> {
     const index = this.nodes.length;
-    const keys = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
-    const signer = await webCryptoSigner(keys);
+    signer ??= await webCryptoSigner((await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair);
     const kernel = await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => this.time });
     const engine = new SyncEngine({
       host: kernel,
@@ -100,7 +109,7 @@ export class SimNet {
       send: (bytes, to) => this.#send(index, bytes, to),
       ...this.#o.sync,
     });
-    const node = { index, kernel, engine };
+    const node = { index, kernel, engine, signer };
     this.nodes.push(node);
     this.#group.push(0);
     return node;
@@ -149,9 +158,9 @@ export class SimNet {
     return this.converged();
   }
 
-  /** Every node has the same state root, i.e. the same entries of every log. */
-  converged(): boolean {
-    return new Set(this.nodes.map((n) => n.kernel.stateRoot())).size === 1;
+  /** Every node (or every one of `among`) has the same state root, i.e. the same entries of every log. */
+  converged(among: readonly number[] = this.nodes.map((n) => n.index)): boolean {
+    return new Set(among.map((i) => this.nodes[i]!.kernel.stateRoot())).size === 1;
   }
 
   /** Lets pending async work (signing, pushes) hand its messages to the network. */
