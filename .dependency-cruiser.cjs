@@ -1,6 +1,7 @@
 // The layers, and which way imports go (docs/ARCHITECTURE.md):
-//   web/ → workers/ (by URL) ; workers/ → adapters/browser, src/ ; adapters/* → src/ ;
-//   cli/, server/ → adapters/node, src/ ; src/ → (npm packages only)
+//   web/ → workers/ (by URL) ; workers/ → adapters/browser, adapters/libp2p, src/ ;
+//   adapters/* → src/ ; cli/ → adapters/node, src/ ;
+//   server/ → adapters/node, adapters/libp2p, src/ ; src/ → (npm packages only)
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
@@ -34,6 +35,27 @@ module.exports = {
       severity: 'error',
       from: { path: '^adapters/node/' },
       to: { path: '^adapters/browser/' },
+    },
+    {
+      name: 'libp2p-adapter-is-platform-neutral',
+      comment: 'adapters/libp2p runs in the browser page and in Node alike: no Node or browser-only adapters, no Node modules.',
+      severity: 'error',
+      from: { path: '^adapters/libp2p/' },
+      to: { path: '^adapters/(node|browser)/|node_modules/(ws|classic-level|idb)/|^node:|^(fs|path|os|child_process|net|http)$' },
+    },
+    {
+      name: 'server-is-node-only',
+      comment: 'server/ (npm start: relay, always-on peer, peers.json) is Node: it never reaches browser adapters, workers or the UI.',
+      severity: 'error',
+      from: { path: '^server/' },
+      to: { path: '^(adapters/browser|workers|web|cli)/' },
+    },
+    {
+      name: 'nothing-imports-the-server',
+      comment: 'server/ is the top of the Node side; only scripts/ and tests/ use it.',
+      severity: 'error',
+      from: { path: '^(src|adapters|workers|web|cli|bench)/' },
+      to: { path: '^server/' },
     },
     {
       name: 'workers-are-entry-points',

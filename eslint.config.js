@@ -72,6 +72,28 @@ export default tseslint.config(
     },
   },
   {
+    // The libp2p adapter runs in the browser page and in Node alike.
+    files: ['adapters/libp2p/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'ws', 'classic-level', 'idb'],
+              message: 'adapters/libp2p is platform-neutral.',
+            },
+            { group: ['../node/*', '../browser/*'], message: 'adapters/libp2p is platform-neutral.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'window', 'document'].map((name) => ({ name, message: 'adapters/libp2p is platform-neutral.' })),
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { chromiumLaunchOptions } from './scripts/chromium.js';
 
@@ -26,7 +28,9 @@ export default defineConfig({
   },
   webServer: {
     command: 'npm start',
-    env: { PORT: String(PORT) },
+    // The relay and the always-on peer on free ports (browsers find them in
+    // /.well-known/peers.json) and their own data dir, so a developer's `npm start` can run too.
+    env: { PORT: String(PORT), RELAY_PORT: '0', PEER_PORT: '0', NAOS_DATA: join(tmpdir(), 'naos-e2e-server') },
     url: BASE_URL,
     reuseExistingServer: false,
     timeout: 180_000,

@@ -8,8 +8,10 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['tests/unit/**/*.test.ts', 'tests/contract/**/*.node.test.ts'],
+          include: ['tests/unit/**/*.test.ts', 'tests/contract/**/*.node.test.ts', 'tests/libp2p/**/*.test.ts'],
           environment: 'node',
+          // A relay for the libp2p tests, its address in NAOS_TEST_RELAY (js-libp2p style).
+          globalSetup: ['tests/support/relay.global-setup.ts'],
           testTimeout: 30_000,
         },
       },

@@ -1,33 +1,26 @@
 // `npm start`: builds the browser app if dist/ is missing or older than its sources, then
-// serves dist/ on 127.0.0.1 (port from PORT, default 4173) until SIGINT/SIGTERM.
+// serves on 127.0.0.1, until SIGINT/SIGTERM:
+//   - the app (dist/) and /.well-known/peers.json        PORT        (default 4173)
+//   - the libp2p relay/bootstrap node (WebSockets)         RELAY_PORT  (default 4177)
+//   - the always-on headless Node kernel (WebSockets)      PEER_PORT   (default 4178)
+// Flags and the rest of the environment: `npm start -- --help` (server/config.ts).
 //
-// A plain Node script on purpose: later issues add the libp2p relay, the always-on Node
-// kernel and /.well-known/peers.json to this same process (as middlewares on the server
-// below and services started next to it).
+// A plain Node script (so it runs before anything is built); the TypeScript services in
+// server/ are loaded through tsx, as the naos CLI is. server/runtime.ts gives Node 20 what
+// libp2p needs (Promise.withResolvers, a WebSocket client), so this works on Node 20 and 22+.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export const DEFAULT_PORT = 4173;
-export const HOST = '127.0.0.1';
+import { register } from 'tsx/esm/api';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+register({ tsconfig: join(ROOT, 'tsconfig.json') });
 const DIST = join(ROOT, 'dist');
 const CONFIG = join(ROOT, 'vite.config.ts');
 /** Everything the bundle is built from. A change to any of these (or a deletion inside them) means rebuild. */
 const SOURCES = ['web', 'workers', 'src', 'adapters', 'public', 'vite.config.ts', 'package-lock.json'];
 /** Written after a successful build; dotfiles are not served. */
 const STAMP = join(DIST, '.naos-build.json');
-
-function parsePort(text) {
-  if (text === undefined || text === '') return DEFAULT_PORT;
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-    console.error(`PORT must be an integer from 1 to 65535, got ${JSON.stringify(text)}`);
-    process.exit(2);
-  }
-  return port;
-}
 
 /** Newest modification time (ms) of a file or of anything below a directory, directories included. */
 async function newestMtime(path) {
@@ -73,19 +66,59 @@ async function buildIfNeeded(vite) {
 }
 
 async function main() {
-  const port = parsePort(process.env.PORT);
+  const { parseServerConfig, ServerConfigError, USAGE } = await import('../server/config.ts');
+  let config;
+  try {
+    config = parseServerConfig(process.argv.slice(2), process.env, process.cwd());
+  } catch (error) {
+    if (!(error instanceof ServerConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    console.log(USAGE);
+    return;
+  }
   const vite = await import('vite');
   await buildIfNeeded(vite);
-  // Vite's preview server serves dist/ with sirv (correct types for .js, .wasm, .svg, …)
-  // and SPA fallback; strictPort so it never silently moves to another port.
-  const server = await vite.preview({
-    configFile: CONFIG,
-    logLevel: 'warn',
-    preview: { host: HOST, port, strictPort: true, open: false },
+  const { startServices } = await import('../server/services.ts');
+  const { peersJsonMiddleware, PEERS_JSON_PATH } = await import('../server/peers-json.ts');
+  const services = await startServices(config).catch((error) => {
+    if (error?.code === 'EADDRINUSE') {
+      throw new Error(`a relay or peer port on ${config.host} is in use; set RELAY_PORT / PEER_PORT (0 picks a free one)`, {
+        cause: error,
+      });
+    }
+    throw error;
   });
+  // Vite's preview server serves dist/ with sirv (correct types for .js, .wasm, .svg, …)
+  // and SPA fallback; strictPort so it never silently moves to another port. peers.json
+  // is answered before sirv and the SPA fallback see the request.
+  let server;
+  try {
+    server = await vite.preview({
+      configFile: CONFIG,
+      logLevel: 'warn',
+      preview: { host: config.host, port: config.port, strictPort: true, open: false },
+      plugins: [
+        {
+          name: 'naos-peers-json',
+          configurePreviewServer(preview) {
+            preview.middlewares.use(peersJsonMiddleware(() => services.peersDocument()));
+          },
+        },
+      ],
+    });
+  } catch (error) {
+    await services.stop();
+    if (error?.code === 'EADDRINUSE')
+      throw new Error(`Port ${config.port} on ${config.host} is in use; set PORT to another port.`, { cause: error });
+    throw error;
+  }
   const address = server.httpServer.address();
-  const url = `http://${HOST}:${typeof address === 'object' && address ? address.port : port}/`;
+  const url = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}/`;
   console.log(`Naos is served at ${url}`);
+  console.log(`bootstrap list: ${new URL(PEERS_JSON_PATH, url)}`);
 
   let closing = false;
   const shutdown = (signal) => {
@@ -93,7 +126,7 @@ async function main() {
     closing = true;
     console.log(`${signal}: shutting down`);
     setTimeout(() => process.exit(1), 5_000).unref();
-    server.close().then(
+    Promise.all([server.close(), services.stop()]).then(
       () => process.exit(0),
       (error) => {
         console.error(error);
@@ -106,8 +139,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  if (error?.code === 'EADDRINUSE')
-    console.error(`Port ${process.env.PORT ?? DEFAULT_PORT} on ${HOST} is in use; set PORT to another port.`);
-  else console.error(error);
+  console.error(error?.message ?? error);
+  if (error?.cause) console.error(error.cause);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Signer } from '../../src/crypto/ed25519.js';
 import { NaosError } from '../../src/errors.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
@@ -37,6 +38,8 @@ export interface NodeKernel {
   readonly kernel: Kernel;
   readonly dataDir: string;
   readonly keyFile: string;
+  /** The node key (it signs the log; the always-on peer also signs sync messages and handshakes with it). */
+  readonly signer: Signer;
   /** True if this open created the node's key (a new identity). */
   readonly created: boolean;
   /** Closes the kernel and its store, then releases the data dir lock. */
@@ -73,6 +76,7 @@ export async function openNodeKernel(dataDir: string, options: NodeKernelOptions
       kernel,
       dataDir: dir,
       keyFile,
+      signer: key.signer,
       created: key.created,
       async close() {
         if (closed) return;

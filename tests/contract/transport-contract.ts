@@ -7,9 +7,15 @@ import type { Transport } from '../../src/federation/transport.js';
  * ids and tears them down.
  */
 export interface TransportHarness {
-  connect(nodeIds: readonly string[]): Promise<Transport[]>;
+  /**
+   * Connected transports for these node ids. A transport whose node id is proven rather
+   * than chosen (libp2p: the hash of its key) ignores them and says its own as `nodeId`.
+   */
+  connect(nodeIds: readonly string[]): Promise<(Transport & { readonly nodeId?: string | undefined })[]>;
   /** Whether `send(bytes, to)` reaches only `to` (false: it may reach everyone, like BroadcastChannel). */
   readonly addressed: boolean;
+  /** Releases what connect() set up besides the transports (e.g. libp2p nodes). */
+  teardown?(): Promise<void>;
 }
 
 const ids = ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'cccccccccccccccccccccccccccccccc'];
@@ -34,16 +40,23 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 
 export function transportContract(adapter: string, makeHarness: () => TransportHarness): void {
   describe(`Transport contract: ${adapter}`, () => {
-    let open: Transport[] = [];
+    let open: (Transport & { readonly nodeId?: string | undefined })[] = [];
+    let harness: TransportHarness | undefined;
     afterEach(async () => {
       await Promise.all(open.map((t) => t.close()));
+      await harness?.teardown?.();
       open = [];
+      harness = undefined;
     });
 
     async function connect(n: number): Promise<Transport[]> {
-      open = await makeHarness().connect(ids.slice(0, n));
+      harness = makeHarness();
+      open = await harness.connect(ids.slice(0, n));
       return open;
     }
+
+    /** The id to address transport `i` by. */
+    const idOf = (i: number): string => open[i]?.nodeId ?? ids[i]!;
 
     it('a broadcast reaches every other transport, not the sender', async () => {
       const [a, b, c] = await connect(3);
@@ -68,7 +81,7 @@ export function transportContract(adapter: string, makeHarness: () => TransportH
     it('an addressed send reaches its node', async () => {
       const [a, b, c] = await connect(3);
       const [rb, rc] = [collect(b!), collect(c!)];
-      a!.send(new TextEncoder().encode('for b'), ids[1]);
+      a!.send(new TextEncoder().encode('for b'), idOf(1));
       await until(() => rb.got.length === 1, 'addressed delivery');
       if (makeHarness().addressed) {
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,0 +1,84 @@
+import './runtime.js';
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
+import { identify } from '@libp2p/identify';
+import type { PrivateKey } from '@libp2p/interface';
+import { noise } from '@libp2p/noise';
+import { ping } from '@libp2p/ping';
+import { webSockets } from '@libp2p/websockets';
+import { yamux } from '@libp2p/yamux';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { wsListenAddress } from './listen-address.js';
+
+/**
+ * The relay/bootstrap node (F10): a js-libp2p node listening on WebSockets, running a
+ * circuit-relay-v2 server (so browsers, which cannot listen, can reserve a slot and be
+ * reached through it to set up direct WebRTC connections), identify and ping. It keeps
+ * no ledger and takes part in no sync.
+ *
+ * Limits are set for many local pages: libp2p's default inbound threshold (5 connections
+ * per second per host) refuses the sixth page opened at once, and 15 reservations are
+ * far too few for one machine's tabs.
+ */
+export interface RelayOptions {
+  readonly host: string;
+  /** TCP port of the WebSockets listener; 0 picks a free one. */
+  readonly port: number;
+  /** The relay's libp2p identity (persist it so its address stays the same). */
+  readonly privateKey?: PrivateKey;
+  /** Addresses to announce instead of the listening ones (e.g. behind a proxy). */
+  readonly announce?: readonly string[];
+  /** Most reservations (relayed listeners) at once (default 1024). */
+  readonly maxReservations?: number;
+  /**
+   * Relayed connections without the default data/time limits (128 KiB, 2 min). Off by
+   * default — the relay is for signalling; sync runs on direct connections — but tests
+   * that sync Node peers through the relay turn it on.
+   */
+  readonly unlimited?: boolean;
+  /** Inbound connections per second accepted from one host (default 1000). */
+  readonly inboundConnectionThreshold?: number;
+  readonly maxConnections?: number;
+}
+
+export interface RelayNode {
+  readonly libp2p: Libp2p;
+  readonly peerId: string;
+  /** Dialable addresses, each ending in /p2p/<relay peer id>. */
+  multiaddrs(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startRelay(options: RelayOptions): Promise<RelayNode> {
+  const libp2p = await createLibp2p({
+    ...(options.privateKey ? { privateKey: options.privateKey } : {}),
+    addresses: {
+      listen: [wsListenAddress(options.host, options.port)],
+      ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}),
+    },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: options.maxConnections ?? 2048,
+      inboundConnectionThreshold: options.inboundConnectionThreshold ?? 1000,
+      maxIncomingPendingConnections: 256,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: circuitRelayServer({
+        reservations: { maxReservations: options.maxReservations ?? 1024, applyDefaultLimit: !options.unlimited },
+        maxInboundHopStreams: 1024,
+        maxOutboundStopStreams: 1024,
+      }),
+    },
+  });
+  return {
+    libp2p,
+    peerId: libp2p.peerId.toString(),
+    multiaddrs: () => libp2p.getMultiaddrs().map(String),
+    stop: async () => {
+      await libp2p.stop();
+    },
+  };
+}
