@@ -44,7 +44,18 @@ export async function startServices(config: ServerConfig, log: (line: string) =>
       });
       log(`always-on peer: node ${peer.nodeId} (${peer.manifest.types.join(', ')}), data ${peer.node.dataDir}`);
       log(`  peer id ${peer.peerId}`);
-      for (const address of peer.multiaddrs()) log(`  ${address}`);
+      const printed = new Set(peer.multiaddrs());
+      for (const address of printed) log(`  ${address}`);
+      // Relayed addresses arrive when the reservation is made (and again after the relay
+      // comes back): print each new one.
+      const started = peer;
+      started.libp2p.addEventListener('self:peer:update', () => {
+        for (const address of started.multiaddrs()) {
+          if (printed.has(address)) continue;
+          printed.add(address);
+          log(`always-on peer is now also reachable at ${address}`);
+        }
+      });
     }
   } catch (error) {
     await peer?.stop().catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { Stream } from '@libp2p/interface';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
+import { NaosError } from '../../src/errors.js';
 
 /**
  * Length-prefixed frames (unsigned varint length, then the bytes — the libp2p
@@ -21,9 +22,8 @@ export interface FrameStreamOptions {
   readonly onClose: (error?: Error) => void;
 }
 
-export class FrameTooLargeError extends Error {
-  override readonly name = 'FrameTooLargeError';
-}
+/** A peer announced a frame over the limit; its stream is aborted. */
+export class FrameTooLargeError extends NaosError {}
 
 export class FrameStream {
   readonly stream: Stream;

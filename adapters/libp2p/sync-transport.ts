@@ -15,6 +15,7 @@ import {
 } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import type { Signer } from '../../src/crypto/ed25519.js';
+import { NaosError } from '../../src/errors.js';
 import {
   decodeHandshakeMessage,
   encodeHandshakeMessage,
@@ -130,14 +131,10 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 /** The other side opened a sync stream before proving who it is. */
-export class HandshakeRequiredError extends Error {
-  override readonly name = 'HandshakeRequiredError';
-}
+export class HandshakeRequiredError extends NaosError {}
 
 /** The transport was closed. */
-export class SyncTransportClosedError extends Error {
-  override readonly name = 'SyncTransportClosedError';
-}
+export class SyncTransportClosedError extends NaosError {}
 
 export class NaosSyncTransport implements Transport, Startable {
   readonly name = 'libp2p';

@@ -142,6 +142,30 @@ export async function checkIdentity(
 }
 
 /**
+ * A Signer that signs handshake transcripts only (messages starting with the handshake
+ * context) and refuses anything else. Where the node key lives apart from the network
+ * code — the kernel worker, while libp2p runs in the page — hand this out instead of the
+ * key's full signer, so the network side can prove the node id but cannot sign
+ * checkpoints or sync messages with it.
+ */
+export function handshakeOnlySigner(signer: Signer): Signer {
+  const context = utf8(SIGNING_CONTEXT);
+  return {
+    publicKey: signer.publicKey.slice(),
+    sign(message) {
+      if (
+        !(message instanceof Uint8Array) ||
+        message.length < context.length ||
+        !bytesEqual(message.subarray(0, context.length), context)
+      ) {
+        return Promise.reject(new HandshakeError('malformed', 'this signer signs handshake transcripts only'));
+      }
+      return signer.sign(message);
+    },
+  };
+}
+
+/**
  * Nonces seen recently, from any peer: a nonce that comes back (a replayed challenge or
  * response, or our own reflected) is refused. Bounded: the oldest are forgotten first;
  * a replay older than that still fails, because the other side's nonce is fresh.

@@ -24,6 +24,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
 import { NodeFederation } from '../../server/node-federation.js';
 import { createTestNode, dial, linked, newSigner, TEST_MANIFEST, type TestNode, until } from '../support/libp2p-nodes.js';
+import { startRelayProcess } from '../support/relay-process.js';
 
 /**
  * The handshake between real libp2p nodes: who may link, and what happens to those who
@@ -97,6 +98,23 @@ describe('the libp2p handshake', () => {
     expect(seen!.manifest).toMatchObject({ trust: 'verified', region: 'eu' });
     expect(a.transport.peerIdOf(b.nodeId)).toBe(b.peerId);
     expect(a.transport.stats()).toMatchObject({ linked: 1, streams: 1, handshakes: 1, refused: {} });
+  });
+
+  it('leaves limited (relayed) connections to signalling by default; a direct connection carries sync', async () => {
+    const relay = await startRelayProcess(); // default relay limits, as npm start runs it
+    stoppers.push(() => relay.kill());
+    const a = await node({ relay: relay.multiaddrs[0]! });
+    const b = await node({ relay: relay.multiaddrs[0]! });
+    const relayed = await a.libp2p.dial(multiaddr(b.circuitAddress()));
+    expect(relayed.limits).toBeDefined();
+    // Identify has run over it (so the handshake would have started by now)…
+    await until(() => b.libp2p.getConnections(a.libp2p.peerId).length > 0, 'the relayed connection');
+    await until(async () => (await a.libp2p.peerStore.get(b.libp2p.peerId)).protocols.includes(HANDSHAKE_PROTOCOL), 'identify');
+    // … and nothing was linked over it.
+    expect([a.transport.stats().handshakes, b.transport.stats().handshakes, a.transport.stats().linked]).toEqual([0, 0, 0]);
+    await dial(a, b.wsAddress());
+    await until(() => linked(a, b), 'a direct link');
+    expect(a.transport.peers()[0]).toMatchObject({ nodeId: b.nodeId, direct: true });
   });
 
   it('a federation of kernels syncs over it', async () => {

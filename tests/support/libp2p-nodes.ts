@@ -100,9 +100,9 @@ export function linked(a: TestNode, b: TestNode): boolean {
   return (ab?.streams ?? 0) > 0 && (ba?.streams ?? 0) > 0;
 }
 
-export async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

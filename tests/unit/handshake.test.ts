@@ -7,6 +7,7 @@ import {
   decodeHandshakeMessage,
   encodeHandshakeMessage,
   HandshakeError,
+  handshakeOnlySigner,
   HandshakeInitiator,
   type HandshakeMessage,
   HandshakeResponder,
@@ -187,5 +188,18 @@ describe('handshake: proof of the node key bound to the connection', () => {
         }
       }),
     );
+  });
+
+  it('a handshake-only signer proves the node id but signs nothing else', async () => {
+    const limited = handshakeOnlySigner(alice);
+    const identity = await proveIdentity(limited, 'initiator', transcript, manifest);
+    expect((await checkIdentity(identity, 'initiator', transcript)).nodeId).toBe(nodeIdFromPublicKey(alice.publicKey));
+    for (const message of [
+      new TextEncoder().encode('naos/sync/1.0.0\n…'),
+      new TextEncoder().encode('naos/x\n1\nroot\n'),
+      new Uint8Array(),
+    ]) {
+      expect(await reason(limited.sign(message))).toBe('malformed');
+    }
   });
 });
