@@ -106,6 +106,11 @@ async function main() {
           configurePreviewServer(preview) {
             preview.middlewares.use(peersJsonMiddleware(() => services.peersDocument()));
           },
+          // Vite closes the server (and exits) by itself on SIGTERM or when stdin ends:
+          // the relay and the peer (its ledger, its data-dir lock) are closed first.
+          async closePreviewServer() {
+            await services.stop();
+          },
         },
       ],
     });
