@@ -91,7 +91,7 @@ async function openTabs(context: BrowserContext, url: string, count: number, pro
  */
 async function until<A>(page: Page, condition: (arg: A) => Promise<boolean>, arg: A, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(condition, arg))) {
+  while (!(await page.evaluate(condition as (arg: unknown) => Promise<boolean>, arg as unknown))) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
