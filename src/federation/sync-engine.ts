@@ -482,7 +482,7 @@ export class SyncEngine {
       throw error;
     }
     // Fetching a log we refuse to extend would only bring the same refusal back.
-    if (outcome.status === 'refused-damaged' || outcome.status === 'refused-flagged') return;
+    if (outcome.status === 'refused-damaged' || outcome.status === 'refused-flagged' || outcome.status === 'refused-unwritable') return;
     const held = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
     if (outcome.status === 'gap') {
       await this.#pull(peer, batch.origin, outcome.have);

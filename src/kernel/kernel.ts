@@ -14,7 +14,7 @@ import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
 import { DerivedView, type DriftEvent, type KeyValue, parseSetPayload, SET_KIND, type ViewEntry } from '../state/derived-view.js';
 import { MerkleTree } from '../merkle/tree.js';
-import type { LedgerStore } from '../storage/ledger-store.js';
+import type { AppendBatch, LedgerStore } from '../storage/ledger-store.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -44,13 +44,17 @@ export type ApplyOutcome =
   /** The log is held but damaged locally; it is not extended until repaired. */
   | { readonly status: 'refused-damaged' }
   /** The log's author equivocated (F11): nothing past the fork point is accepted. */
-  | { readonly status: 'refused-flagged'; readonly forkSize: number };
+  | { readonly status: 'refused-flagged'; readonly forkSize: number }
+  /** The store keeps failing to write this replica and too much is waiting: take no more for now. */
+  | { readonly status: 'refused-unwritable'; readonly reason: string };
 
 export interface KernelOptions {
   readonly store: LedgerStore;
   readonly signer: Signer;
   /** Wall clock in milliseconds; injected so the core never reads one itself. */
   readonly now: () => number;
+  /** Replica entries kept in memory while the store fails to write them, before more are refused (default 50 000). */
+  readonly maxUnwrittenEntries?: number;
   /** Most entries committed (and signed) as one batch. */
   readonly maxBatch?: number;
   readonly onLoadProgress?: (origin: string, verified: number, total: number) => void;
@@ -69,6 +73,8 @@ interface PendingGroup {
 }
 
 const KIND_DEFAULT = 'data';
+/** Replica entries held in memory while the store fails to write them, before refusing more. */
+const MAX_UNWRITTEN_ENTRIES = 50_000;
 /** Most entries readBatch puts in one batch (the sync message limit). */
 const MAX_BATCH_ENTRIES = 50_000;
 /** Bytes of the node's newest own entries kept in memory, so pushing a new batch reads no storage. */
@@ -88,6 +94,7 @@ export class Kernel {
   readonly #signer: Signer;
   readonly #now: () => number;
   readonly #maxBatch: number;
+  readonly #maxUnwritten: number;
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
@@ -100,6 +107,8 @@ export class Kernel {
   readonly #view = new DerivedView();
   readonly #pending: PendingGroup[] = [];
   #draining: Promise<void> | undefined;
+  /** Write-behind queues of replica logs. */
+  readonly #writers = new Map<string, WriteBehind>();
   /** Tail of the operation chain of each log: appends and replication of one log never interleave. */
   readonly #locks = new Map<string, Promise<unknown>>();
   #clock: Hlc = HLC_ZERO;
@@ -116,6 +125,7 @@ export class Kernel {
     this.#signer = options.signer;
     this.#now = options.now;
     this.#maxBatch = options.maxBatch ?? 1024;
+    this.#maxUnwritten = options.maxUnwrittenEntries ?? MAX_UNWRITTEN_ENTRIES;
     this.nodeId = nodeIdFromPublicKey(options.signer.publicKey);
     this.origin = logOrigin(this.nodeId);
     this.verifierKey = formatVerifierKey(makeVerifier(this.origin, options.signer.publicKey));
@@ -288,6 +298,11 @@ export class Kernel {
       const flag = this.#flags.get(batch.origin);
       if (flag && batch.start + batch.entries.length > flag.forkSize)
         return { status: 'refused-flagged' as const, forkSize: flag.forkSize };
+      const writer = this.#writers.get(batch.origin);
+      if (writer?.failure && writer.pendingCount >= this.#maxUnwritten) {
+        writer.retry();
+        return { status: 'refused-unwritable' as const, reason: writer.failure.message };
+      }
       let log = this.#logs.get(batch.origin);
       const plan = await planBatch(log, batch);
       if (plan.status !== 'append') return plan;
@@ -300,19 +315,21 @@ export class Kernel {
       stageBatch(log, batch, plan);
       const end = batch.start + batch.entries.length;
       const checkpoint = { size: end, note: batch.checkpoint };
-      try {
-        // A replica can be fetched again from its peers; only the node's own log must
-        // survive a power cut before it is acknowledged (else it could sign a fork).
-        await this.#store.append({
-          origin: batch.origin,
-          start: plan.from,
-          entries: batch.entries.slice(plan.from - batch.start),
-          checkpoint,
-          ...(batch.origin === this.origin ? {} : { durability: 'relaxed' as const }),
-        });
-      } catch (error) {
-        log.rollback();
-        throw error;
+      const fresh = batch.entries.slice(plan.from - batch.start);
+      if (batch.origin === this.origin) {
+        // The node's own log (restored from a peer) must be durable before it is used:
+        // losing it after a power cut could make this node sign a fork.
+        try {
+          await this.#store.append({ origin: batch.origin, start: plan.from, entries: fresh, checkpoint });
+        } catch (error) {
+          log.rollback();
+          throw error;
+        }
+      } else {
+        // A verified replica is used at once and written behind (relaxed durability, in
+        // order): peers see it without waiting for IndexedDB, and if the write is lost it
+        // can be fetched again. Reads of unwritten entries are served from memory.
+        this.#writeBehind(batch.origin, { origin: batch.origin, start: plan.from, entries: fresh, checkpoint, durability: 'relaxed' });
       }
       log.commit(checkpoint);
       const added: ViewEntry[] = [];
@@ -354,7 +371,11 @@ export class Kernel {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > log.size || start > end) {
       throw new RangeError(`entries ${start}..${end} are not within 0..${log.size} of ${origin}`);
     }
-    const raw = await this.#store.readEntries(origin, start, end);
+    // Entries still being written behind are served from memory.
+    const writer = this.#writers.get(origin);
+    const stored = writer ? Math.min(end, writer.persisted) : end;
+    const pending = writer && end > stored ? writer.pendingEntries(Math.max(start, stored), end) : [];
+    const raw = [...(stored > start ? await this.#store.readEntries(origin, start, stored) : []), ...pending];
     if (raw.length !== end - start) {
       throw new LedgerIntegrityError(origin, [{ where: `entry ${start + raw.length}`, what: 'missing from the store after load' }]);
     }
@@ -611,7 +632,28 @@ export class Kernel {
     if (this.#closed) return;
     this.#closed = true;
     await this.#draining;
+    await Promise.all([...this.#writers.values()].map((writer) => writer.idle()));
     await this.#store.close();
+  }
+
+  /** Replica entries verified and in use but not yet written (they are being written, or the write failed and waits for a retry). */
+  unpersisted(): { origin: string; entries: number; failure?: string }[] {
+    return [...this.#writers]
+      .filter(([, writer]) => writer.pendingCount > 0)
+      .map(([origin, writer]) => ({
+        origin,
+        entries: writer.pendingCount,
+        ...(writer.failure ? { failure: writer.failure.message } : {}),
+      }));
+  }
+
+  #writeBehind(origin: string, batch: AppendBatch): void {
+    let writer = this.#writers.get(origin);
+    if (!writer) {
+      writer = new WriteBehind(this.#store, batch.start);
+      this.#writers.set(origin, writer);
+    }
+    writer.push(batch);
   }
 
   #sortedLogs(): VerifiedLog[] {
@@ -766,4 +808,69 @@ export class Kernel {
 
 function viewEntry(entry: Entry, id: string): ViewEntry {
   return { id, author: entry.author, seq: entry.seq, time: entry.time, kind: entry.kind, payload: entry.payload };
+}
+
+/**
+ * The in-order write queue of one replica log: batches are written one at a time, in
+ * order; a failed write keeps its batch (and all later ones) queued, and the next push
+ * retries from there. `persisted` is the size known to be in the store.
+ */
+class WriteBehind {
+  persisted: number;
+  failure: Error | undefined;
+  readonly #queue: AppendBatch[] = [];
+  #running: Promise<void> | undefined;
+
+  constructor(
+    readonly store: LedgerStore,
+    persisted: number,
+  ) {
+    this.persisted = persisted;
+  }
+
+  get pendingCount(): number {
+    return this.#queue.reduce((n, batch) => n + batch.entries.length, 0);
+  }
+
+  push(batch: AppendBatch): void {
+    this.#queue.push(batch);
+    this.retry();
+  }
+
+  /** Starts writing the queue unless a write is running. */
+  retry(): void {
+    this.#running ??= this.#flush();
+  }
+
+  /** Entries [start, end) from the queue; requires persisted ≤ start ≤ end ≤ persisted + pendingCount. */
+  pendingEntries(start: number, end: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const batch of this.#queue) {
+      for (let i = 0; i < batch.entries.length; i++) {
+        const index = batch.start + i;
+        if (index >= start && index < end) out.push(batch.entries[i]!);
+      }
+    }
+    return out;
+  }
+
+  async idle(): Promise<void> {
+    await this.#running;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue[0]!;
+      try {
+        await this.store.append(batch);
+      } catch (error) {
+        this.failure = asError(error);
+        break;
+      }
+      this.#queue.shift();
+      this.persisted = batch.checkpoint.size;
+      this.failure = undefined;
+    }
+    this.#running = undefined;
+  }
 }

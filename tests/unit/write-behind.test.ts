@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { seedSigner } from '../../src/crypto/ed25519.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { type AppendBatch, StoreUnavailableError } from '../../src/storage/ledger-store.js';
+import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
+
+/** A memory store whose appends can be held back or made to fail, like a slow or full disk. */
+class GatedStore extends MemoryLedgerStore {
+  held: (() => void)[] = [];
+  hold = false;
+  fail = false;
+  override async append(batch: AppendBatch): Promise<void> {
+    if (this.fail) throw new StoreUnavailableError('disk full');
+    if (this.hold) await new Promise<void>((resolve) => this.held.push(resolve));
+    return super.append(batch);
+  }
+  release(): void {
+    for (const resolve of this.held.splice(0)) resolve();
+  }
+}
+
+const author = async () => {
+  const kernel = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(1)), now: () => 1 });
+  for (let i = 0; i < 3; i++) await kernel.append({ i });
+  return kernel;
+};
+
+async function replica(store: GatedStore, maxUnwrittenEntries?: number) {
+  return Kernel.open({
+    store,
+    signer: seedSigner(new Uint8Array(32).fill(2)),
+    now: () => 1,
+    ...(maxUnwrittenEntries ? { maxUnwrittenEntries } : {}),
+  });
+}
+
+describe('replicas are used at once and written behind', () => {
+  it('a replicated batch is readable and servable while its write is still pending', async () => {
+    const a = await author();
+    const data = new Map<string, MemoryLog>();
+    const store = new GatedStore(data);
+    const b = await replica(store);
+    store.hold = true;
+    const seen: number[] = [];
+    b.onChange((head) => seen.push(head.size));
+    expect((await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!)).status).toBe('applied');
+    expect(seen).toEqual([3]);
+    expect(data.get(a.origin)?.head.size ?? 0).toBe(0);
+    expect((await b.entries(0, 3, a.origin)).map((e) => e.payload)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const relayed = await b.readBatch(a.origin, 1, 1 << 20);
+    expect(relayed?.entries.length).toBe(2);
+    expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 3 }]);
+    store.hold = false;
+    store.release();
+    await b.close();
+    expect(data.get(a.origin)!.head.size).toBe(3);
+  });
+
+  it('a failed write keeps the entries in use and is retried with the next batch', async () => {
+    const a = await author();
+    const data = new Map<string, MemoryLog>();
+    const store = new GatedStore(data);
+    const b = await replica(store);
+    store.fail = true;
+    await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 3, failure: 'disk full' }]);
+    expect(b.heads().find((h) => h.origin === a.origin)!.size).toBe(3);
+    store.fail = false;
+    await a.append({ i: 3 });
+    await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
+    await b.close();
+    const reopened = await replica(new GatedStore(data));
+    expect(reopened.status().state).toBe('ok');
+    expect(reopened.heads().find((h) => h.origin === a.origin)!.size).toBe(4);
+  });
+
+  it('refuses more of a log whose writes keep failing once too much is waiting', async () => {
+    const a = await author();
+    const store = new GatedStore();
+    const b = await replica(store, 3);
+    store.fail = true;
+    expect((await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!)).status).toBe('applied');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await a.append({ i: 3 });
+    const outcome = await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
+    expect(outcome).toEqual({ status: 'refused-unwritable', reason: 'disk full' });
+  });
+
+  it("the node's own log is never written behind", async () => {
+    const store = new GatedStore();
+    const kernel = await replica(store);
+    store.hold = true;
+    let resolved = false;
+    const pending = kernel.append('durable first').then(() => (resolved = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(resolved).toBe(false);
+    store.release();
+    store.hold = false;
+    await pending;
+    expect(resolved).toBe(true);
+  });
+});
