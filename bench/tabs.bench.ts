@@ -242,7 +242,7 @@ const url = `http://127.0.0.1:${port}/`;
 try {
   const probe = await yjsBundle();
   const rows: BenchRow[] = [];
-  for (const tabs of [2, 4, 8]) {
+  for (const tabs of (process.env['NAOS_BENCH_TABS'] ?? '2,4,8').split(',').map(Number)) {
     log(`propagation with ${tabs} tabs`);
     rows.push(...(await propagation(url, probe, tabs)));
   }

@@ -1,7 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosApi } from '../naos-api.js';
-import { describeError } from './kernel-controller.js';
+import { describeError, UI_REFRESH_MS } from './kernel-controller.js';
 
 export interface ApiControllerOptions<T> {
   /** Reads the value through the naos API (never by reaching into the worker). */
@@ -73,7 +73,20 @@ export class ApiController<T> implements ReactiveController {
     client.naos.ready.then(
       () => {
         if (!alive) return;
-        if (this.#options.onChange ?? true) this.#stop.push(client.naos.onChange(() => void this.#read(client)));
+        if (this.#options.onChange ?? true) {
+          // Coalesce bursts of head changes into one read (see UI_REFRESH_MS).
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const off = client.naos.onChange(() => {
+            timer ??= setTimeout(() => {
+              timer = undefined;
+              void this.#read(client);
+            }, UI_REFRESH_MS);
+          });
+          this.#stop.push(() => {
+            off();
+            clearTimeout(timer);
+          });
+        }
         if (this.#options.pollMs !== undefined) {
           const timer = setInterval(() => void this.#read(client), this.#options.pollMs);
           this.#stop.push(() => clearInterval(timer));

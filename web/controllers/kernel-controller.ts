@@ -26,6 +26,8 @@ export type KernelPhase =
   | { readonly state: 'failed'; readonly error: string };
 
 export const RECENT_ENTRIES = 5;
+/** Head changes within this many ms collapse into one panel refresh. */
+export const UI_REFRESH_MS = 100;
 
 /**
  * Brings kernel state into a Lit element: subscribes to boot progress and head changes
@@ -40,6 +42,7 @@ export class KernelController implements ReactiveController {
   #connected = false;
   #refreshing = false;
   #refreshAgain = false;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
 
   constructor(host: ReactiveControllerHost) {
@@ -98,7 +101,7 @@ export class KernelController implements ReactiveController {
         this.phase = { state: 'starting', progress };
         this.#host.requestUpdate();
       }),
-      client.naos.onChange(() => void this.#refresh(client)),
+      client.naos.onChange(() => this.#refreshSoon(client)),
     );
     client.naos.ready.then(
       () => this.#refresh(client),
@@ -112,9 +115,24 @@ export class KernelController implements ReactiveController {
 
   #stop(): void {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
   }
 
   /** Re-reads the snapshot; changes arriving meanwhile cause one more read, not one each. */
+  /**
+   * Head changes can arrive many times a second; the panel needs no more than a few
+   * refreshes per second, and every refresh costs the kernel worker reads that would
+   * otherwise compete with replication. Coalesce them.
+   */
+  #refreshSoon(client: KernelClient): void {
+    if (this.#refreshTimer !== undefined) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = undefined;
+      void this.#refresh(client);
+    }, UI_REFRESH_MS);
+  }
+
   async #refresh(client: KernelClient): Promise<void> {
     if (this.#refreshing) {
       this.#refreshAgain = true;
