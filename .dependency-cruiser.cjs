@@ -1,5 +1,6 @@
 // The layers, and which way imports go (docs/ARCHITECTURE.md):
-//   web/ → workers/ (by URL) ; workers/ → adapters/browser, adapters/libp2p, src/ ;
+//   web/ → network/, workers/ (by URL) ; network/ (libp2p in the page) → adapters/libp2p, src/ ;
+//   workers/ → adapters/browser, adapters/libp2p, src/ ;
 //   adapters/* → src/ ; cli/ → adapters/node, src/ ;
 //   server/ → adapters/node, adapters/libp2p, src/ ; src/ → (npm packages only)
 module.exports = {
@@ -54,7 +55,7 @@ module.exports = {
       name: 'nothing-imports-the-server',
       comment: 'server/ is the top of the Node side; only scripts/ and tests/ use it.',
       severity: 'error',
-      from: { path: '^(src|adapters|workers|web|cli|bench)/' },
+      from: { path: '^(src|adapters|network|workers|web|cli|bench)/' },
       to: { path: '^server/' },
     },
     {
@@ -63,6 +64,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^(src|adapters|web|cli|server)/' },
       to: { path: '^workers/.*\\.worker\\.ts$' },
+    },
+    {
+      name: 'page-network-stays-in-its-layer',
+      comment:
+        'network/ is libp2p in the page: it uses adapters/libp2p and the core, never storage, browser or Node adapters, workers, the UI or the server.',
+      severity: 'error',
+      from: { path: '^network/' },
+      to: { path: '^(adapters/(browser|node)|workers|web|cli|server)/|node_modules/(idb|lit|@lit|classic-level|ws)/' },
     },
     {
       name: 'ui-does-not-touch-storage',

@@ -94,6 +94,27 @@ export default tseslint.config(
     },
   },
   {
+    // libp2p in the page (network/): no storage, Node, worker or UI modules.
+    files: ['network/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'ws', 'classic-level', 'idb', 'lit'],
+              message: 'network/ is libp2p in the page.',
+            },
+            {
+              group: ['../adapters/browser/*', '../adapters/node/*', '../workers/*', '../web/*', '../server/*'],
+              message: 'network/ uses adapters/libp2p and the core only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,19 +1,24 @@
 import './runtime.js';
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
+import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { noise } from '@libp2p/noise';
 import { ping } from '@libp2p/ping';
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { DISCOVERY_TOPIC } from '../adapters/libp2p/discovery-dialer.js';
 import { wsListenAddress } from './listen-address.js';
 
 /**
  * The relay/bootstrap node (F10): a js-libp2p node listening on WebSockets, running a
  * circuit-relay-v2 server (so browsers, which cannot listen, can reserve a slot and be
  * reached through it to set up direct WebRTC connections), identify and ping. It keeps
- * no ledger and takes part in no sync.
+ * no ledger and takes part in no sync. It is also where nodes find each other: it runs
+ * gossipsub and subscribes (listening only) to the discovery topic, so the addresses each
+ * browser announces there (pubsub peer discovery) reach every other node connected to it.
  *
  * Limits are set for many local pages: libp2p's default inbound threshold (5 connections
  * per second per host) refuses the sixth page opened at once, and 15 reservations are
@@ -58,6 +63,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayNode> {
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    peerDiscovery: [pubsubPeerDiscovery({ topics: [DISCOVERY_TOPIC], listenOnly: true })],
     connectionManager: {
       maxConnections: options.maxConnections ?? 2048,
       inboundConnectionThreshold: options.inboundConnectionThreshold ?? 1000,
@@ -66,6 +72,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayNode> {
     services: {
       identify: identify(),
       ping: ping(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
       relay: circuitRelayServer({
         reservations: { maxReservations: options.maxReservations ?? 1024, applyDefaultLimit: !options.unlimited },
         maxInboundHopStreams: 1024,

@@ -1,9 +1,12 @@
 import { asError } from '../src/errors.js';
 import type { KernelRemote, LoadProgress } from '../workers/protocol.js';
-import { createNaos, type NaosApi } from './naos-api.js';
+import { createNaos, type NaosApi, type NetworkHandle } from './naos-api.js';
 
 /** Starts a kernel somewhere (normally in a worker) and resolves to its API once it is up. */
 export type KernelStarter = (onProgress: (progress: LoadProgress) => void) => Promise<KernelRemote>;
+
+/** Starts the page's network for a kernel that is up (undefined: none). Must not reject. */
+export type NetworkStarter = (kernel: KernelRemote) => Promise<NetworkHandle | undefined>;
 
 /**
  * The page's handle on its kernel: the public naos API plus what only the UI needs
@@ -14,14 +17,16 @@ export class KernelClient {
   #progress: LoadProgress | undefined;
   readonly #progressListeners = new Set<(progress: LoadProgress) => void>();
 
-  constructor(start: KernelStarter) {
+  constructor(start: KernelStarter, options: { readonly network?: NetworkStarter } = {}) {
     let remote: Promise<KernelRemote>;
     try {
       remote = start((progress) => this.#onProgress(progress));
     } catch (error) {
       remote = Promise.reject(asError(error));
     }
-    this.naos = createNaos(remote);
+    const startNetwork = options.network;
+    const network = startNetwork ? remote.then(startNetwork).catch(() => undefined) : Promise.resolve(undefined);
+    this.naos = createNaos(remote, network);
   }
 
   /** Latest boot progress, if any log has been verified in part. */

@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink';
+import { BrowserNetwork } from '../network/browser-network.js';
 import { NaosError } from '../src/errors.js';
 import {
   type KernelRemote,
@@ -82,6 +83,23 @@ export async function launchKernelWorker(options: LaunchOptions = {}): Promise<L
  */
 export async function startKernelWorker(onProgress: (progress: LoadProgress) => void): Promise<KernelRemote> {
   return (await launchKernelWorker({ onProgress, manifest: manifestParamsFrom(location.search) })).kernel;
+}
+
+/**
+ * The app's NetworkStarter: this tab's libp2p node (network/browser-network.ts), bridged
+ * to its kernel worker, unless the URL says `?libp2p=off`. Never rejects: a missing
+ * bootstrap list leaves the network `unavailable` with the reason (naos.network()).
+ */
+export async function startPageNetwork(kernel: KernelRemote): Promise<BrowserNetwork | undefined> {
+  if (new URLSearchParams(location.search).get('libp2p') === 'off') return undefined;
+  return BrowserNetwork.start({
+    kernel: {
+      handshakeKey: () => kernel.handshakeKey(),
+      signHandshake: (message) => kernel.signHandshake(message),
+      manifest: () => kernel.manifest(),
+      attachNetwork: (port) => kernel.attachNetwork(Comlink.transfer(port, [port])),
+    },
+  });
 }
 
 /** The manifest params in a page URL's query string (the worker checks them). */

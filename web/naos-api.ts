@@ -5,8 +5,10 @@ import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProo
 import { assertJsonValue } from '../src/ledger/json-value.js';
 import { ProofVerificationError } from '../src/merkle/errors.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
+import type { NetworkStatus } from '../network/browser-network.js';
 import type {
   DriftEvent,
+  FlaggedLog,
   ForkEvidence,
   KeyValue,
   LogAdvert,
@@ -19,6 +21,25 @@ import type {
 } from '../workers/kernel-service.js';
 import type { AgentsRemote, KernelRemote } from '../workers/protocol.js';
 import { createNaosAgents, type NaosAgentsApi } from './naos-agents.js';
+
+export type { FlaggedLog, NetworkStatus };
+
+/** The page's libp2p network as the naos API uses it (network/browser-network.ts). */
+export interface NetworkHandle {
+  status(): NetworkStatus;
+  setEnabled(enabled: boolean): Promise<void>;
+}
+
+/** What network() reports when the page runs no libp2p node (`?libp2p=off`, or a test page). */
+const NO_NETWORK: NetworkStatus = {
+  state: 'off',
+  reason: 'this page runs no libp2p node',
+  multiaddrs: [],
+  relays: [],
+  reserved: false,
+  connections: [],
+  siblings: 0,
+};
 
 /** Outcome of running the RFC 9162 verifier on a proof: it holds, or why not. */
 export type ProofVerdict = { readonly valid: true } | { readonly valid: false; readonly reason: string };
@@ -42,7 +63,10 @@ export interface NaosApi {
   stateRoot(): Promise<string>;
   /** One head per log held. */
   heads(): Promise<Head[]>;
-  /** The live peers: `[{nodeId, manifest, trust, stateRoot, logs, health: {uptimeMs, latencyMs, lastSeen}, rejected}]`. */
+  /**
+   * The live peers: `[{nodeId, manifest, trust, stateRoot, logs, health: {uptimeMs, latencyMs, lastSeen}, rejected,
+   * flagged, transport, libp2p?: {peerId, direct, nodeIdProven, trust, since}}]`.
+   */
   peers(): Promise<PeerView[]>;
   /** Calls back with `{origin, size, root}` whenever a held head changes. Returns the unsubscribe function. */
   onChange(callback: (head: Head) => void): () => void;
@@ -78,6 +102,10 @@ export interface NaosApi {
   rejections(): Promise<RejectionView[]>;
   /** Equivocation evidence: `[{origin, reportedBy, detail}]`. */
   forks(): Promise<ForkEvidence[]>;
+  /** Authors proven to have signed two histories (F11): `[{origin, author, forkSize, evidenceId, detail, evidence: {a, b, …}}]`. */
+  flagged(): Promise<FlaggedLog[]>;
+  /** The page's libp2p node: state, peer id, addresses, relay reservation, connections (direct or relayed), dial stats. */
+  network(): Promise<NetworkStatus>;
   /** Test and debug affordances: not for applications. */
   readonly debug: NaosDebugApi;
   /** The agent runtime (web/naos-agents.ts, docs/AGENTS.md). */
@@ -97,6 +125,11 @@ export interface NaosDebugApi {
   traffic(): Promise<TrafficStats>;
   /** Total encoded size of entries [start, end) of a held log (default: the node's own), for benchmarks. */
   entryBytes(start: number, end: number, origin?: string): Promise<number>;
+  /**
+   * Stops (false) or restarts (true) this page's libp2p node — a partition from every
+   * other browser and the always-on peer; the tab channel is not affected.
+   */
+  libp2p(enabled: boolean): Promise<void>;
 }
 
 /**
@@ -104,7 +137,10 @@ export interface NaosDebugApi {
  * Values are checked here too, so a non-JSON value fails with InvalidValueError before
  * it reaches postMessage (which would throw a DataCloneError or silently reshape it).
  */
-export function createNaos(remote: Promise<KernelRemote>): NaosApi {
+export function createNaos(
+  remote: Promise<KernelRemote>,
+  network: Promise<NetworkHandle | undefined> = Promise.resolve(undefined),
+): NaosApi {
   const listeners = new Set<(head: Head) => void>();
   const dispatch = (head: Head): void => {
     for (const listener of [...listeners]) {
@@ -124,6 +160,12 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
   const call = async <T>(use: (kernel: KernelRemote) => Promise<T>): Promise<T> => {
     await ready;
     return use(await remote);
+  };
+  // libp2p runs unless switched off by debug.libp2p(false) or while partitioned.
+  let libp2pWanted = true;
+  let partitioned = false;
+  const applyNetwork = async (): Promise<void> => {
+    await (await network)?.setEnabled(libp2pWanted && !partitioned);
   };
 
   return {
@@ -187,8 +229,25 @@ export function createNaos(remote: Promise<KernelRemote>): NaosApi {
     viewDigest: () => call((k) => k.viewDigest()),
     rejections: () => call((k) => k.rejections()),
     forks: () => call((k) => k.forks()),
+    flagged: () => call((k) => k.flagged()),
+    network: async () => {
+      await ready;
+      return (await network)?.status() ?? NO_NETWORK;
+    },
     debug: {
-      partition: (group) => call((k) => k.partition(group)),
+      partition: (group) =>
+        call(async (k) => {
+          await k.partition(group);
+          // A partitioned tab hears only its group: no other browser either.
+          partitioned = group !== null;
+          await applyNetwork();
+        }),
+      libp2p: (enabled) =>
+        call(async () => {
+          if (typeof enabled !== 'boolean') throw new InvalidInputError('naos.debug.libp2p takes true or false');
+          libp2pWanted = enabled;
+          await applyNetwork();
+        }),
       partitionGroup: () => call((k) => k.partitionGroup()),
       traffic: () => call((k) => k.traffic()),
       entryBytes: (start, end, origin) => call((k) => (origin === undefined ? k.entryBytes(start, end) : k.entryBytes(start, end, origin))),

@@ -1,5 +1,7 @@
 import { BroadcastTransport, syncChannelName } from '../adapters/browser/broadcast-transport.js';
+import { type PortLike, PortTransport, type RemoteLink } from '../adapters/libp2p/port-transport.js';
 import type { Signer } from '../src/crypto/ed25519.js';
+import { handshakeOnlySigner } from '../src/federation/handshake.js';
 import type { Manifest } from '../src/federation/messages.js';
 import {
   type ForkEvidence,
@@ -10,6 +12,7 @@ import {
   type TrafficStats,
 } from '../src/federation/sync-engine.js';
 import { type Transport, TransportMux } from '../src/federation/transport.js';
+import type { FlaggedLog } from '../src/kernel/api.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 
 export interface FederationOptions {
@@ -25,10 +28,34 @@ export interface FederationOptions {
   readonly sync?: Partial<Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'messagesPerSecond'>>;
 }
 
+/**
+ * A live peer with how it is reached: `transport` is `libp2p` when the page's libp2p node
+ * has a proven link to it (then `libp2p` says which peer id, whether the connection is
+ * direct, since when), else `broadcast-channel` (a tab of this browser: tabs of one
+ * browser do not link over libp2p, see docs/BROWSER.md).
+ */
+export interface FederationPeerView extends PeerView {
+  readonly transport: 'libp2p' | 'broadcast-channel';
+  readonly libp2p?: {
+    readonly peerId: string;
+    readonly direct: boolean;
+    /** The handshake proved the node id (its key signed this connection's transcript). */
+    readonly nodeIdProven: true;
+    readonly trust: RemoteLink['trust'];
+    readonly since: number;
+  };
+}
+
 /** What the kernel service shows of the federation. */
 export interface FederationPort {
   readonly manifest: Manifest;
-  peers(): PeerView[];
+  /** Signs handshake transcripts only (src/federation/handshake.ts), for the page's libp2p node. */
+  readonly handshakeSigner: Signer;
+  peers(): FederationPeerView[];
+  /** Authors proven to have signed two histories (F11), with the evidence. */
+  flagged(): FlaggedLog[];
+  /** Carries sync over the page's libp2p node from now on (one port at a time; a new one replaces the old). */
+  attachNetwork(port: PortLike): Promise<void>;
   rejections(): RejectionView[];
   forks(): ForkEvidence[];
   /** Messages and bytes the engine handled (all transports together). */
@@ -56,7 +83,9 @@ const MAX_QUEUED_MESSAGES = 10_000;
 export class Federation implements FederationPort {
   readonly engine: SyncEngine;
   readonly manifest: Manifest;
+  readonly handshakeSigner: Signer;
   readonly #mux = new TransportMux();
+  #network: PortTransport | undefined;
   readonly #namespace: string;
   #channel: BroadcastTransport;
   #group: string | null = null;
@@ -67,6 +96,7 @@ export class Federation implements FederationPort {
 
   private constructor(options: FederationOptions) {
     this.manifest = options.manifest;
+    this.handshakeSigner = handshakeOnlySigner(options.signer);
     this.#namespace = options.namespace;
     this.engine = new SyncEngine({
       host: options.kernel,
@@ -91,8 +121,29 @@ export class Federation implements FederationPort {
     return federation;
   }
 
-  peers(): PeerView[] {
-    return this.engine.peers();
+  peers(): FederationPeerView[] {
+    const links = new Map((this.#network?.links() ?? []).map((link) => [link.nodeId, link]));
+    return this.engine.peers().map((peer) => {
+      const link = links.get(peer.nodeId);
+      if (!link) return { ...peer, transport: 'broadcast-channel' as const };
+      const { peerId, direct, trust, since } = link;
+      return { ...peer, transport: 'libp2p' as const, libp2p: { peerId, direct, nodeIdProven: true as const, trust, since } };
+    });
+  }
+
+  flagged(): FlaggedLog[] {
+    return this.engine.flagged();
+  }
+
+  async attachNetwork(port: PortLike): Promise<void> {
+    if (this.#closed) {
+      port.close();
+      return;
+    }
+    const previous = this.#network;
+    this.#network = new PortTransport(port);
+    this.#mux.add(this.#network);
+    if (previous) await this.#mux.remove(previous);
   }
 
   rejections(): RejectionView[] {

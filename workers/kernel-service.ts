@@ -5,8 +5,16 @@ import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStat
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
 import type { AgentService } from './agent-service.js';
-import type { FederationPort } from './federation.js';
-import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProofView, KernelStatus } from '../src/kernel/api.js';
+import type { FederationPeerView, FederationPort } from './federation.js';
+import type {
+  AppendResult,
+  ConsistencyProofView,
+  EntryView,
+  FlaggedLog,
+  Head,
+  InclusionProofView,
+  KernelStatus,
+} from '../src/kernel/api.js';
 
 /** Who this node is, beyond its id. */
 export interface NodeInfo {
@@ -21,12 +29,17 @@ export interface NodeInfo {
 
 /**
  * A live peer: `{nodeId, manifest, trust, stateRoot, logs, health: {uptimeMs, latencyMs,
- * lastSeen}, rejected}` (src/federation/sync-engine.ts). `manifest` and the health
+ * lastSeen}, rejected, flagged}` (src/federation/sync-engine.ts) and how it is reached:
+ * `transport` (`libp2p` | `broadcast-channel`) and, over libp2p, `libp2p: {peerId,
+ * direct, nodeIdProven, trust, since}` (workers/federation.ts). `manifest` and the health
  * figures appear once the peer has announced itself / answered a request.
  */
-export type PeerView = SyncPeerView;
+export type PeerView = FederationPeerView;
 
-export type { DriftEvent, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, TrafficStats, ViewEntry };
+export type { DriftEvent, FlaggedLog, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, SyncPeerView, TrafficStats, ViewEntry };
+
+/** The node runs without federation, so it has no network to attach. */
+export class FederationUnavailableError extends NaosError {}
 
 /** The node was booted without agents (BootOptions.agents === false). */
 export class AgentsUnavailableError extends NaosError {}
@@ -109,6 +122,34 @@ export class KernelService {
   /** Equivocation evidence (F11): a log's author signed two histories. */
   forks(): ForkEvidence[] {
     return this.#federation?.forks() ?? [];
+  }
+
+  /** Authors proven to have signed two histories (F11), each with its proof (two signed checkpoints). */
+  flagged(): FlaggedLog[] {
+    return this.#federation?.flagged() ?? [];
+  }
+
+  /**
+   * Carries sync over the page's libp2p node: the page keeps the other end of `port`
+   * (adapters/libp2p/port-transport.ts). A new port replaces the previous one.
+   */
+  async attachNetwork(port: MessagePort): Promise<void> {
+    if (!this.#federation) throw new FederationUnavailableError('this node runs without federation');
+    if (!(port instanceof MessagePort)) throw new InvalidInputError('attachNetwork takes a MessagePort');
+    await this.#federation.attachNetwork(port);
+  }
+
+  /** The node's public key, which the page's libp2p handshake proves possession of. */
+  handshakeKey(): Uint8Array {
+    if (!this.#federation) throw new FederationUnavailableError('this node runs without federation');
+    return this.#federation.handshakeSigner.publicKey.slice();
+  }
+
+  /** Signs a handshake transcript (and nothing else: HandshakeError `malformed` otherwise) with the node key. */
+  signHandshake(message: Uint8Array): Promise<Uint8Array> {
+    if (!this.#federation) return Promise.reject(new FederationUnavailableError('this node runs without federation'));
+    if (!(message instanceof Uint8Array)) return Promise.reject(new InvalidInputError('signHandshake takes bytes'));
+    return this.#federation.handshakeSigner.sign(message);
   }
 
   /** Every held log as peers see it: origin, verifier key, size, latest signed checkpoint. */

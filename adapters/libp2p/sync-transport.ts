@@ -269,7 +269,7 @@ export class NaosSyncTransport implements Transport, Startable {
     return this.#byNode.get(nodeId);
   }
 
-  /** Calls `listener` with peers() whenever a peer is linked or unlinked. Returns the unsubscribe function. */
+  /** Calls `listener` with peers() whenever a peer is linked or unlinked, or its sync streams change. Returns the unsubscribe function. */
   onPeersChange(listener: (peers: LinkedPeer[]) => void): () => void {
     this.#peerListeners.add(listener);
     return () => void this.#peerListeners.delete(listener);
@@ -517,9 +517,14 @@ export class NaosSyncTransport implements Transport, Startable {
           const next = this.#c.connectionManager.getConnections(link.peerId).find((c) => c.direction === 'outbound' && this.#eligible(c));
           if (next) void this.#openSync(link, next);
         }
+        if (this.#links.get(peer) === link) this.#notifyPeers();
       },
     });
-    if (frames.open) link.streams.push(frames);
+    if (frames.open) {
+      link.streams.push(frames);
+      // Listeners learn which connection carries the link (direct or not) once it has a stream.
+      this.#notifyPeers();
+    }
   }
 
   #connectionOf(link: PeerLink, stream: FrameStream): Connection | undefined {
