@@ -28,9 +28,11 @@ export default defineConfig({
   },
   webServer: {
     command: 'npm start',
-    // The relay and the always-on peer on free ports (browsers find them in
-    // /.well-known/peers.json) and their own data dir, so a developer's `npm start` can run too.
-    env: { PORT: String(PORT), RELAY_PORT: '0', PEER_PORT: '0', NAOS_DATA: join(tmpdir(), 'naos-e2e-server') },
+    // The relay on a free port (browsers find it in /.well-known/peers.json) and its own
+    // data dir, so a developer's `npm start` can run too. No always-on peer here: it would
+    // carry one test's logs into the next test's tabs. The cross-browser tests
+    // (browsers.spec.ts) start an `npm start` of their own, with a peer.
+    env: { PORT: String(PORT), RELAY_PORT: '0', NAOS_PEER: 'off', NAOS_DATA: join(tmpdir(), 'naos-e2e-server') },
     url: BASE_URL,
     reuseExistingServer: false,
     timeout: 180_000,

@@ -13,6 +13,9 @@ export const CHROMIUM_FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // WebRTC between browsers on a loopback-only network (with the context permission
+  // `microphone`, which makes Chromium offer host candidates): docs/BROWSER.md.
+  '--allow-loopback-in-peer-connection',
 ];
 
 export function findChromium() {

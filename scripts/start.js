@@ -83,6 +83,7 @@ async function main() {
   await buildIfNeeded(vite);
   const { startServices } = await import('../server/services.ts');
   const { peersJsonMiddleware, PEERS_JSON_PATH } = await import('../server/peers-json.ts');
+  const { peerStatusMiddleware } = await import('../server/peer-status.ts');
   const services = await startServices(config).catch((error) => {
     if (error?.code === 'EADDRINUSE') {
       throw new Error(`a relay or peer port on ${config.host} is in use; set RELAY_PORT / PEER_PORT (0 picks a free one)`, {
@@ -105,6 +106,7 @@ async function main() {
           name: 'naos-peers-json',
           configurePreviewServer(preview) {
             preview.middlewares.use(peersJsonMiddleware(() => services.peersDocument()));
+            preview.middlewares.use(peerStatusMiddleware(() => services.peer));
           },
           // Vite closes the server (and exits) by itself on SIGTERM or when stdin ends:
           // the relay and the peer (its ledger, its data-dir lock) are closed first.

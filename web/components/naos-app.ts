@@ -2,6 +2,7 @@ import { css, html, LitElement, type TemplateResult } from 'lit';
 import type { KernelClient } from '../kernel-client.js';
 import './agents-panel.js';
 import './drift-panel.js';
+import './equivocation-alert.js';
 import './ledger-panel.js';
 import './node-panel.js';
 import './peers-panel.js';
@@ -64,6 +65,7 @@ export class NaosApp extends LitElement {
           )}
         </nav>
       </header>
+      <naos-equivocation-alert .client=${this.client}></naos-equivocation-alert>
       <main id=${this.panel} aria-label=${PANELS.find((p) => p.id === this.panel)!.label}>${this.#renderPanel()}</main>`;
   }
 

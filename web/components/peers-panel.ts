@@ -1,5 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { ForkEvidence, PeerView, RejectionView } from '../../workers/kernel-service.js';
+import type { NetworkStatus } from '../naos-api.js';
 import { ApiController } from '../controllers/api-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import './federation-graph.js';
@@ -12,6 +13,7 @@ export interface FederationSnapshot {
   readonly rejections: readonly RejectionView[];
   readonly forks: readonly ForkEvidence[];
   readonly partition: string | null;
+  readonly network: NetworkStatus;
 }
 
 /** Peers come and go with heartbeats, not with head changes: read this often too. */
@@ -28,15 +30,16 @@ export class PeersPanel extends LitElement {
   readonly #federation = new ApiController<FederationSnapshot>(this, {
     pollMs: PEERS_POLL_MS,
     read: async (naos) => {
-      const [nodeId, stateRoot, peers, rejections, forks, partition] = await Promise.all([
+      const [nodeId, stateRoot, peers, rejections, forks, partition, network] = await Promise.all([
         naos.nodeId(),
         naos.stateRoot(),
         naos.peers(),
         naos.rejections(),
         naos.forks(),
         naos.debug.partitionGroup(),
+        naos.network(),
       ]);
-      return { nodeId, stateRoot, peers, rejections, forks, partition };
+      return { nodeId, stateRoot, peers, rejections, forks, partition, network };
     },
   });
 
@@ -67,6 +70,7 @@ export class PeersPanel extends LitElement {
               </p>`
             : nothing
         }
+        ${this.#renderNetwork(snapshot.network)}
         <naos-federation-graph .self=${snapshot.nodeId} .selfRoot=${snapshot.stateRoot} .peers=${snapshot.peers}></naos-federation-graph>
         ${
           snapshot.peers.length === 0
@@ -78,6 +82,8 @@ export class PeersPanel extends LitElement {
                 <thead>
                   <tr>
                     <th scope="col">node</th>
+                    <th scope="col">link</th>
+                    <th scope="col">identity</th>
                     <th scope="col">region / shard</th>
                     <th scope="col">types</th>
                     <th scope="col">trust</th>
@@ -88,7 +94,7 @@ export class PeersPanel extends LitElement {
                   </tr>
                 </thead>
                 <tbody>
-                  ${snapshot.peers.map((peer) => this.#renderPeer(peer, snapshot.stateRoot, now))}
+                  ${snapshot.peers.map((peer) => this.#renderPeer(peer, snapshot.stateRoot, now, snapshot.network))}
                 </tbody>
               </table>`
         }
@@ -136,10 +142,46 @@ export class PeersPanel extends LitElement {
       }`;
   }
 
-  #renderPeer(peer: PeerView, ownRoot: string, now: number): TemplateResult {
+  #renderNetwork(network: NetworkStatus): TemplateResult {
+    const direct = network.connections.filter((c) => c.direct && c.transport === 'webrtc').length;
+    const relays = network.relays.filter((r) => r.connected).length;
+    return html`<p class="muted" data-testid="network">
+      libp2p: <strong>${network.state}</strong>${network.reason ? html` (${network.reason})` : nothing}
+      ${network.peerId ? html` · peer id <code class="hash" title=${network.peerId}>${network.peerId.slice(-10)}</code>` : nothing}
+      ${
+        network.state === 'on'
+          ? html` · relays ${relays}/${network.relays.length}${network.reserved ? ' (slot reserved)' : ''} · ${direct} direct WebRTC
+            link${direct === 1 ? '' : 's'}`
+          : nothing
+      }
+    </p>`;
+  }
+
+  #renderPeer(peer: PeerView, ownRoot: string, now: number, network: NetworkStatus): TemplateResult {
     const health = peer.health;
+    const link = peer.libp2p;
+    const connection = link && network.connections.find((c) => c.peerId === link.peerId && c.direct === link.direct);
+    const via = !link
+      ? 'tab channel'
+      : connection?.transport === 'webrtc'
+        ? 'WebRTC'
+        : connection?.transport === 'websockets'
+          ? 'WebSockets'
+          : 'libp2p';
     return html`<tr data-node-id=${peer.nodeId}>
       <td><code class="hash" title=${peer.nodeId}>${peer.nodeId.slice(0, 12)}…</code></td>
+      <td data-testid="peer-link">
+        ${via}${link ? html`<br /><span class=${link.direct ? 'ok' : 'muted'}>${link.direct ? 'direct' : 'relayed'}</span>` : nothing}
+      </td>
+      <td>
+        ${
+          link
+            ? html`<span class="ok" title="the handshake proved possession of the node key">node id proven</span><br /><span class="muted"
+                  >peer <code class="hash" title=${link.peerId}>${link.peerId.slice(-10)}</code></span
+                >`
+            : html`<span class="muted">signed messages</span>`
+        }
+      </td>
       <td>${peer.manifest ? `${peer.manifest.region} / ${peer.manifest.shard}` : html`<span class="muted">not announced</span>`}</td>
       <td>${peer.manifest?.types.join(', ') ?? ''}</td>
       <td>${peer.trust}</td>
