@@ -238,7 +238,7 @@ async function catchUp(url: string, missing: number): Promise<BenchRow[]> {
 
 const port = await freePort();
 const stop = await startServer(port);
-const url = `http://127.0.0.1:${port}/`;
+const url = `http://127.0.0.1:${port}/${process.env['NAOS_BENCH_QUERY'] ?? ''}`;
 try {
   const probe = await yjsBundle();
   const rows: BenchRow[] = [];
