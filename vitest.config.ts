@@ -18,11 +18,29 @@ export default defineConfig({
       {
         // Discovered late (inside workers), these would make Vite re-optimise and reload a running test.
         optimizeDeps: {
-          include: ['multiformats/cid', 'multiformats/hashes/digest', 'quickjs-emscripten-core', '@jitl/quickjs-wasmfile-release-sync'],
+          include: [
+            'multiformats/cid',
+            'multiformats/hashes/digest',
+            'quickjs-emscripten-core',
+            '@jitl/quickjs-wasmfile-release-sync',
+            'libp2p',
+            '@libp2p/webrtc',
+            '@libp2p/websockets',
+            '@libp2p/circuit-relay-v2',
+            '@libp2p/identify',
+            '@libp2p/ping',
+            '@libp2p/noise',
+            '@libp2p/yamux',
+            '@libp2p/gossipsub',
+            '@libp2p/pubsub-peer-discovery',
+            '@libp2p/crypto/keys',
+          ],
         },
         test: {
           name: 'browser',
           include: ['tests/contract/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
+          // A relay for the WebRTC tests, its address by inject('naosRelay').
+          globalSetup: ['tests/support/relay.browser-setup.ts'],
           testTimeout: 30_000,
           browser: {
             enabled: true,
@@ -30,6 +48,8 @@ export default defineConfig({
             screenshotFailures: false,
             provider: playwright({
               launchOptions: { executablePath: findChromium() ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS },
+              // Host ICE candidates for WebRTC on loopback (with --allow-loopback-in-peer-connection).
+              contextOptions: { permissions: ['microphone'] },
             }),
             instances: [{ browser: 'chromium' }],
           },

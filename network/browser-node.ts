@@ -49,6 +49,8 @@ export interface BrowserNodeOptions {
   readonly skip: (peerId: string) => boolean;
   /** How often the node announces its addresses on the discovery topic (default 2 s). */
   readonly discoveryIntervalMs?: number;
+  /** Find other nodes through the relay (default true; tests that dial by hand turn it off). */
+  readonly discovery?: boolean;
 }
 
 export type BrowserLibp2p = Libp2p<{
@@ -82,7 +84,10 @@ export async function createBrowserNode(options: BrowserNodeOptions): Promise<Br
     streamMuxers: [yamux()],
     // Naos runs on loopback by default; the browser's default gater refuses private addresses.
     connectionGater: { denyDialMultiaddr: () => false },
-    peerDiscovery: [pubsubPeerDiscovery({ interval: options.discoveryIntervalMs ?? 2000, topics: [DISCOVERY_TOPIC] })],
+    peerDiscovery:
+      options.discovery === false
+        ? []
+        : [pubsubPeerDiscovery({ interval: options.discoveryIntervalMs ?? 2000, topics: [DISCOVERY_TOPIC] })],
     services: {
       identify: identify(),
       ping: ping(),
