@@ -56,8 +56,36 @@ export function signCheckpoint(checkpoint: Checkpoint, signer: Signer): Promise<
 /**
  * Verifies a signed checkpoint note against the log's verifier and parses it. The origin
  * line must equal the verifier's key name (so one log's key cannot vouch for another).
+ *
+ * Results are remembered (bounded, keyed by the exact note and key): a node meets the same
+ * checkpoint many times — in heads, in batches, over two transports — and a verification
+ * already started is shared, so callers can start one early (see SyncEngine.receive).
  */
-export async function openCheckpoint(note: string, verifier: NoteVerifier): Promise<Checkpoint> {
+export function openCheckpoint(note: string, verifier: NoteVerifier): Promise<Checkpoint> {
+  const key = `${verifier.name}\n${toBase64(verifier.publicKey)}\n${note}`;
+  const known = opened.get(key);
+  if (known) {
+    opened.delete(key);
+    opened.set(key, known);
+    return known.then(copyCheckpoint);
+  }
+  const result = verifyAndParse(note, verifier);
+  opened.set(key, result);
+  if (opened.size > MAX_REMEMBERED) opened.delete(opened.keys().next().value!);
+  // Only successes are remembered.
+  result.catch(() => opened.delete(key));
+  return result.then(copyCheckpoint);
+}
+
+/** Callers get their own copy, so none can change what the next one is given. */
+function copyCheckpoint(checkpoint: Checkpoint): Checkpoint {
+  return { ...checkpoint, root: checkpoint.root.slice(), extensions: [...checkpoint.extensions] };
+}
+
+const MAX_REMEMBERED = 2048;
+const opened = new Map<string, Promise<Checkpoint>>();
+
+async function verifyAndParse(note: string, verifier: NoteVerifier): Promise<Checkpoint> {
   const { note: parsed } = await verifyNote(note, [verifier]);
   const checkpoint = parseCheckpoint(parsed.text);
   if (checkpoint.origin !== verifier.name) {

@@ -61,3 +61,19 @@ describe('signed checkpoints', () => {
     await expect(openCheckpoint(note, makeVerifier('naos/x', signer.publicKey))).rejects.toThrow(CheckpointFormatError);
   });
 });
+
+describe('remembered checkpoint verifications', () => {
+  it('are keyed by the exact note and key, hand out copies, and never remember a failure', async () => {
+    const note = await signCheckpoint({ origin: 'naos/x', size: 9, root, extensions: [] }, signer);
+    const right = makeVerifier('naos/x', signer.publicKey);
+    const wrong = makeVerifier('naos/x', other.publicKey);
+    await expect(openCheckpoint(note, wrong)).rejects.toThrow(NoteVerificationError);
+    const first = await openCheckpoint(note, right);
+    first.root.fill(0);
+    const second = await openCheckpoint(note, right);
+    expect(second.root).toEqual(root);
+    await expect(openCheckpoint(note, wrong)).rejects.toThrow(NoteVerificationError);
+    const tampered = note.replace('\n9\n', '\n8\n');
+    await expect(openCheckpoint(tampered, right)).rejects.toThrow(NoteVerificationError);
+  });
+});
