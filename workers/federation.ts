@@ -141,8 +141,16 @@ export class Federation implements FederationPort {
       return;
     }
     const previous = this.#network;
-    this.#network = new PortTransport(port);
-    this.#mux.add(this.#network);
+    const network = new PortTransport(port);
+    this.#network = network;
+    // A node linked over libp2p hears our state root at once, not at the next heartbeat.
+    let linked = new Set<string>();
+    network.onLinksChange((links) => {
+      const now = new Set(links.map((link) => link.nodeId));
+      for (const nodeId of now) if (!linked.has(nodeId)) void this.engine.greet(nodeId).catch(() => undefined);
+      linked = now;
+    });
+    this.#mux.add(network);
     if (previous) await this.#mux.remove(previous);
   }
 

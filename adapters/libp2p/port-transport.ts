@@ -30,12 +30,15 @@ export interface RemoteLink {
   readonly direct: boolean;
 }
 
+/** A linked peer as the page's transport reports it: `streams` open sync streams (a link without one cannot carry sync yet). */
+export type BridgedPeer = RemoteLink & { readonly streams?: number };
+
 /** What the page's network side must offer the bridge (NaosSyncTransport does). */
 export interface BridgedTransport {
   send(bytes: Uint8Array, to?: string): void;
   onMessage(handler: (bytes: Uint8Array, link: string) => void): () => void;
-  peers(): readonly RemoteLink[];
-  onPeersChange(listener: (peers: readonly RemoteLink[]) => void): () => void;
+  peers(): readonly BridgedPeer[];
+  onPeersChange(listener: (peers: readonly BridgedPeer[]) => void): () => void;
 }
 
 /** The parts of a MessagePort used here (browser and Node ports both have them). */
@@ -217,8 +220,11 @@ export class PortBridge {
     this.#port.close();
   }
 
-  #postLinks(peers: readonly RemoteLink[]): void {
-    const links = peers.map(({ peerId, nodeId, manifest, trust, since, direct }) => ({ peerId, nodeId, manifest, trust, since, direct }));
+  /** Only links that can carry sync (a sync stream is open) are reported. */
+  #postLinks(peers: readonly BridgedPeer[]): void {
+    const links = peers
+      .filter((peer) => peer.streams !== 0)
+      .map(({ peerId, nodeId, manifest, trust, since, direct }) => ({ peerId, nodeId, manifest, trust, since, direct }));
     this.#post({ t: 'links', links });
   }
 

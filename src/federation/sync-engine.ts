@@ -238,6 +238,16 @@ export class SyncEngine {
     this.#unsubscribe?.();
   }
 
+  /**
+   * A transport has just linked `nodeId` (e.g. a new libp2p connection whose handshake
+   * proved that node): send it our state root now instead of at the next heartbeat. Its
+   * answer (ANNOUNCE on first contact, reconciliation if our roots differ) follows at once.
+   */
+  async greet(nodeId: string): Promise<void> {
+    if (this.#closed || nodeId === this.nodeId) return;
+    await this.#heartbeat(nodeId);
+  }
+
   /** Call regularly (e.g. every 100–250 ms): heartbeats, peer expiry, request timeouts. */
   async tick(): Promise<void> {
     const now = this.#o.now();
@@ -334,10 +344,12 @@ export class SyncEngine {
     const known = this.#peers.has(sender);
     const peer = this.#touch(sender, now);
     try {
-      // First contact: introduce ourselves to that node alone (it will do the same).
+      // First contact: introduce ourselves to that node alone (it will do the same), with
+      // our state root so that it reconciles with us now rather than at our next heartbeat.
       if (!known && envelope.body.type !== 'DISCOVER') {
         await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, sender);
         await this.#sendEvidence(sender);
+        await this.#heartbeat(sender);
       }
       await this.#dispatch(envelope.body, peer, now);
     } catch (error) {

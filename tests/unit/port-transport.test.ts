@@ -156,3 +156,14 @@ describe('PortTransport ⇄ PortBridge', () => {
     expect(libp2p.subscribers).toBe(0);
   });
 });
+
+describe('PortBridge link reports', () => {
+  it('leaves out links without a sync stream (they cannot carry sync yet)', async () => {
+    const { worker, page } = pair();
+    const libp2p = new FakeLibp2p();
+    page.use(libp2p);
+    libp2p.relink([{ ...link('p1'), streams: 0 } as RemoteLink, { ...link('p2'), streams: 1 } as RemoteLink]);
+    await until(() => worker.links().length === 1);
+    expect(worker.links()[0]!.peerId).toBe('p2');
+  });
+});

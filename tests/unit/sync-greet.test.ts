@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { seedSigner } from '../../src/crypto/ed25519.js';
+import { SyncEngine } from '../../src/federation/sync-engine.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
+
+/**
+ * SyncEngine.greet: when a transport links a node (a new libp2p connection), the two
+ * reconcile at once instead of waiting for the next heartbeat.
+ */
+const MANIFEST = { region: 't', shard: 't', types: [], capabilities: [], trust: 'experimental', started: 0, software: 't' } as const;
+
+async function node(seed: number, outbox: { bytes: Uint8Array; to: string | undefined }[]) {
+  const signer = seedSigner(new Uint8Array(32).fill(seed));
+  const kernel = await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => 0 });
+  const engine = new SyncEngine({
+    host: kernel,
+    signer,
+    manifest: MANIFEST,
+    now: () => 0,
+    randomBytes: (n) => new Uint8Array(n).fill(seed),
+    send: (bytes, to) => outbox.push({ bytes, to }),
+  });
+  return { kernel, engine };
+}
+
+describe('SyncEngine.greet', () => {
+  it('sends the linked node our state root at once, and the two reconcile without a heartbeat tick', async () => {
+    const toA: { bytes: Uint8Array; to: string | undefined }[] = [];
+    const toB: { bytes: Uint8Array; to: string | undefined }[] = [];
+    const a = await node(1, toB);
+    const b = await node(2, toA);
+    await a.kernel.append('held by a only');
+    await a.engine.start();
+    await b.engine.start();
+    // Each started alone: what they sent then went nowhere.
+    toA.length = 0;
+    toB.length = 0;
+    await b.engine.greet(a.kernel.nodeId);
+    expect(toA.map((m) => m.to)).toEqual([a.kernel.nodeId]);
+    await b.engine.greet(b.kernel.nodeId);
+    expect(toA).toHaveLength(1);
+    // Deliver both ways until nothing is left (no tick: the clock never moves).
+    for (let round = 0; round < 50 && (toA.length > 0 || toB.length > 0); round++) {
+      for (const { bytes } of toA.splice(0)) expect(await a.engine.receive(bytes, 'b')).toEqual({ accepted: true });
+      for (const { bytes } of toB.splice(0)) expect(await b.engine.receive(bytes, 'a')).toEqual({ accepted: true });
+      await Promise.all([a.engine.settled(), b.engine.settled()]);
+    }
+    expect(b.kernel.stateRoot()).toBe(a.kernel.stateRoot());
+  });
+});
