@@ -158,7 +158,6 @@ rows.push({
   unit: 'B',
   value: Math.max(0, (after - before) / IDLE),
 });
-rows.push({ group: 'memory', name: 'sandbox memory held per idle agent (no context kept between steps)', unit: 'B', value: 0 });
 await sandbox.close();
 
 process.stdout.write(JSON.stringify({ runtime: `Node ${process.version}`, rows }, null, 2));

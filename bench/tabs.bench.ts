@@ -34,7 +34,9 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(port: number): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['scripts/start.js'], {
+  // Tabs of one browser only: no relay and no always-on peer (browser-to-browser numbers
+  // are bench/browsers.bench.ts's), so nothing but the tab channel carries sync.
+  const child = spawn(process.execPath, ['scripts/start.js', '--no-relay', '--no-peer'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -230,6 +232,7 @@ async function catchUp(url: string, missing: number): Promise<BenchRow[]> {
       { group, name: 'bytes received by the late tab', unit: 'B', value: bytesIn },
       { group, name: 'minimum: the missing entries’ bytes', unit: 'B', value: entryBytes },
       { group, name: 'received / minimum', unit: 'ratio', value: bytesIn / entryBytes },
+      { group, name: 'entries received that were already held', unit: 'count', value: after.entriesDuplicate - before.entriesDuplicate },
     ];
   } finally {
     await browser.close();

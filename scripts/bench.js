@@ -21,7 +21,8 @@ function log(message) {
 function runNode(file) {
   log(`node: ${file}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // --expose-gc: memory rows collect garbage before they measure.
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${file} exited with ${code}`))));
@@ -160,7 +161,56 @@ function targets(results) {
     }
   }
   if (counted) checks.push(['every proof exactly as long as RFC 9162 says', wrong === 0, `${wrong} wrong`]);
+  checks.push(...featureTargets(results));
   return checks;
+}
+
+/** A target on one row: [what, met, measured], or nothing when the row was not run. */
+function rowTarget(results, pattern, label, met) {
+  const row = find(results, pattern);
+  return row ? [[label, met(row.value), format(row.value, row.unit)]] : [];
+}
+
+/** The targets issues 3 (tabs), 4 (browsers) and 5 (agents) set. */
+function featureTargets(results) {
+  const only = (prefix) => results.filter((r) => r.title.startsWith(prefix));
+  const tabs = only('Tab federation');
+  const browsers = only('Browser federation');
+  const agentsNode = only('Agents (Node)');
+  const agentsChromium = only('Agents (Chromium)');
+  return [
+    ...rowTarget(tabs, /^Naos p50 \(8 tabs\)$/, 'one append in all 8 tabs: p50 ≤ 20 ms', (v) => v <= 20),
+    ...rowTarget(tabs, /^Naos \/ Yjs p50 \(8 tabs\)$/, 'one append in all 8 tabs: p50 ≤ 1.5× Yjs + y-webrtc', (v) => v <= 1.5),
+    ...rowTarget(tabs, /^received \/ minimum$/, 'catch-up of 10k entries: bytes ≤ 1.2× the missing entries', (v) => v <= 1.2),
+    ...rowTarget(browsers, /^catch-up: from the link/, '10k entries synced between two browsers ≤ 2 s', (v) => v <= 2000),
+    ...rowTarget(browsers, /^p50 \(4 browsers\)$/, 'one append reaching 4 browsers: p50 ≤ 50 ms', (v) => v <= 50),
+    ...rowTarget(browsers, /^failed WebRTC dials$/, 'no failed WebRTC dials', (v) => v === 0),
+    ...rowTarget(
+      agentsChromium,
+      /^warm: first step of a new program/,
+      'warm spawn ≤ 5 ms (sandbox in a running worker, Chromium)',
+      (v) => v <= 5000,
+    ),
+    ...rowTarget(
+      agentsChromium,
+      /^naos\.agents\.spawn/,
+      'warm spawn ≤ 5 ms (naos.agents.spawn end to end, with its signed IndexedDB commit)',
+      (v) => v <= 5000,
+    ),
+    ...rowTarget(
+      agentsChromium,
+      /^step round trip to the sandbox worker/,
+      'step round trip ≤ 0.3 ms (kernel ⇄ sandbox worker, Chromium)',
+      (v) => v <= 300,
+    ),
+    ...rowTarget(
+      agentsNode,
+      /^step round trip, idle sandbox \(in-process\)/,
+      'step round trip ≤ 0.3 ms (in-process sandbox, Node)',
+      (v) => v <= 300,
+    ),
+    ...rowTarget(agentsNode, /^per idle agent \(JS heap/, 'idle agent ≤ 200 KB', (v) => v <= 200 * 1024),
+  ];
 }
 
 function markdown(results, checks, startedAt, seconds) {
@@ -207,6 +257,7 @@ if (want('ledger')) results.push({ title: 'Ledger (Node)', ...(await runNode('be
 if (want('agents')) results.push({ title: 'Agents (Node)', ...(await runNode('bench/agents.bench.ts')) });
 if (want('browser') || want('agents')) results.push(...(await runBrowser()));
 if (want('tabs')) results.push({ title: 'Tab federation (Chromium)', ...(await runNode('bench/tabs.bench.ts')) });
+if (want('browsers')) results.push({ title: 'Browser federation over WebRTC (Chromium)', ...(await runNode('bench/browsers.bench.ts')) });
 for (const result of results)
   writeFileSync(join(OUT, `${result.title.replace(/\W+/g, '-').toLowerCase()}.json`), JSON.stringify(result, null, 2));
 const checks = targets(results);

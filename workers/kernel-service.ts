@@ -200,7 +200,7 @@ export class KernelService {
 
   /** Debug/benchmark affordance: sync messages and bytes handled so far (zeros without federation). */
   traffic(): TrafficStats {
-    return this.#federation?.traffic() ?? { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
+    return this.#federation?.traffic() ?? { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, entriesIn: 0, entriesDuplicate: 0 };
   }
 
   /** Debug/benchmark affordance: total encoded size of entries [start, end) of a held log. */

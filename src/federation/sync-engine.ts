@@ -125,6 +125,10 @@ export interface TrafficStats {
   readonly bytesIn: number;
   readonly messagesOut: number;
   readonly bytesOut: number;
+  /** Entries in the batches received (REPLICATE and RESPONSE), whatever became of them. */
+  readonly entriesIn: number;
+  /** Of those, entries that were already held: work done twice (two sources, or a resend). */
+  readonly entriesDuplicate: number;
 }
 
 export class SyncClosedError extends NaosError {}
@@ -185,7 +189,7 @@ export class SyncEngine {
   #pushChain: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
-  readonly #traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
+  readonly #traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, entriesIn: 0, entriesDuplicate: 0 };
 
   constructor(options: SyncOptions) {
     this.#o = {
@@ -489,6 +493,9 @@ export class SyncEngine {
 
   async #onBatch(peer: PeerState, batch: LogBatch): Promise<void> {
     let outcome: ApplyOutcome;
+    const heldBefore = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
+    this.#traffic.entriesIn += batch.entries.length;
+    this.#traffic.entriesDuplicate += Math.max(0, Math.min(heldBefore, batch.start + batch.entries.length) - batch.start);
     try {
       outcome = await this.#o.host.applyBatch(batch);
     } catch (error) {

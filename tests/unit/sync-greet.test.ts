@@ -47,5 +47,7 @@ describe('SyncEngine.greet', () => {
       await Promise.all([a.engine.settled(), b.engine.settled()]);
     }
     expect(b.kernel.stateRoot()).toBe(a.kernel.stateRoot());
+    // The one entry b lacked came once, and nothing it already held came again.
+    expect(b.engine.traffic()).toMatchObject({ entriesIn: 1, entriesDuplicate: 0 });
   });
 });
