@@ -61,6 +61,8 @@ export interface PortTransportStats {
   readonly framesOut: number;
   /** Port messages that were not what the bridge sends (counted, never thrown). */
   readonly malformed: number;
+  /** Sends addressed to a node the page has no libp2p link to, not passed on. */
+  readonly unlinked: number;
 }
 
 const MAX_LINK_TEXT = 256;
@@ -73,6 +75,8 @@ export class PortTransport implements Transport {
   readonly #handlers = new Set<(bytes: Uint8Array, link: string) => void>();
   readonly #linkListeners = new Set<(links: readonly RemoteLink[]) => void>();
   #links: readonly RemoteLink[] = [];
+  #linkedNodes = new Set<string>();
+  #unlinked = 0;
   #framesIn = 0;
   #framesOut = 0;
   #malformed = 0;
@@ -87,6 +91,12 @@ export class PortTransport implements Transport {
 
   send(bytes: Uint8Array, to?: string): void {
     if (this.#closed) return;
+    // Addressed to a node libp2p does not link (a sibling tab on the tab channel): the
+    // page would only drop it, after a copy and a trip across the port.
+    if (to !== undefined && !this.#linkedNodes.has(to)) {
+      this.#unlinked++;
+      return;
+    }
     // A copy of exactly these bytes (a view would clone its whole buffer), moved, not cloned.
     const copy = bytes.slice();
     const message: ToPage = to === undefined ? { t: 'send', bytes: copy } : { t: 'send', bytes: copy, to };
@@ -114,7 +124,7 @@ export class PortTransport implements Transport {
   }
 
   stats(): PortTransportStats {
-    return { framesIn: this.#framesIn, framesOut: this.#framesOut, malformed: this.#malformed };
+    return { framesIn: this.#framesIn, framesOut: this.#framesOut, malformed: this.#malformed, unlinked: this.#unlinked };
   }
 
   close(): Promise<void> {
@@ -125,6 +135,7 @@ export class PortTransport implements Transport {
       this.#handlers.clear();
       this.#linkListeners.clear();
       this.#links = [];
+      this.#linkedNodes.clear();
     }
     return Promise.resolve();
   }
@@ -159,6 +170,7 @@ export class PortTransport implements Transport {
         return;
       }
       this.#links = links;
+      this.#linkedNodes = new Set(links.map((l) => l.nodeId));
       for (const listener of this.#linkListeners) {
         try {
           listener(links);

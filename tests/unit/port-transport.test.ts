@@ -82,20 +82,24 @@ describe('PortTransport ⇄ PortBridge', () => {
   it('carries frames page → worker with their link, and sends worker → page with their address', async () => {
     const { worker, page } = pair();
     const libp2p = new FakeLibp2p();
+    libp2p.links = [link('b')];
     page.use(libp2p);
+    await until(() => worker.links().length === 1);
     const got: [number[], string][] = [];
     worker.onMessage((bytes, from) => got.push([[...bytes], from]));
     const big = new Uint8Array(1024).fill(7);
     libp2p.deliver(big.subarray(10, 13), 'peer-a');
-    worker.send(new Uint8Array([1, 2, 3]), 'node-b');
+    worker.send(new Uint8Array([1, 2, 3]), 'node-of-b');
+    // Addressed to a node libp2p does not link (a sibling tab): not passed to the page.
+    worker.send(new Uint8Array([5]), 'node-of-a-sibling-tab');
     worker.send(new Uint8Array([4]));
     await until(() => got.length === 1 && libp2p.sent.length === 2);
     expect(got).toEqual([[[7, 7, 7], 'peer-a']]);
     expect(libp2p.sent).toEqual([
-      { bytes: [1, 2, 3], to: 'node-b' },
+      { bytes: [1, 2, 3], to: 'node-of-b' },
       { bytes: [4], to: undefined },
     ]);
-    expect(worker.stats()).toMatchObject({ framesIn: 1, framesOut: 2, malformed: 0 });
+    expect(worker.stats()).toMatchObject({ framesIn: 1, framesOut: 2, malformed: 0, unlinked: 1 });
   });
 
   it('reports links (granting experimental trust whatever the page says), and forgets them when the node goes', async () => {
