@@ -35,15 +35,25 @@ export interface RelayOptions {
   /** Most reservations (relayed listeners) at once (default 1024). */
   readonly maxReservations?: number;
   /**
-   * Relayed connections without the default data/time limits (128 KiB, 2 min). Off by
-   * default — the relay is for signalling; sync runs on direct connections — but tests
-   * that sync Node peers through the relay turn it on.
+   * Relayed connections without data/time limits. Off by default — the relay is for
+   * signalling; sync runs on direct connections — but tests that sync Node peers through
+   * the relay turn it on.
    */
   readonly unlimited?: boolean;
+  /**
+   * Bytes one relayed connection may carry before the relay closes it (default 4 MiB;
+   * libp2p's own default, 128 KiB, is used up by ≈14 WebRTC signalling rounds between
+   * the same two nodes, which share one relayed connection: the round in flight is then
+   * reset and fails). Relayed connections also end after libp2p's default 2 minutes.
+   */
+  readonly circuitDataLimitBytes?: number;
   /** Inbound connections per second accepted from one host (default 1000). */
   readonly inboundConnectionThreshold?: number;
   readonly maxConnections?: number;
 }
+
+/** Enough for hundreds of WebRTC signalling rounds (≈9 KiB each) on one relayed connection. */
+const DEFAULT_CIRCUIT_DATA_LIMIT = 4 * 1024 * 1024;
 
 export interface RelayNode {
   readonly libp2p: Libp2p;
@@ -74,7 +84,11 @@ export async function startRelay(options: RelayOptions): Promise<RelayNode> {
       ping: ping(),
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
       relay: circuitRelayServer({
-        reservations: { maxReservations: options.maxReservations ?? 1024, applyDefaultLimit: !options.unlimited },
+        reservations: {
+          maxReservations: options.maxReservations ?? 1024,
+          applyDefaultLimit: !options.unlimited,
+          defaultDataLimit: BigInt(options.circuitDataLimitBytes ?? DEFAULT_CIRCUIT_DATA_LIMIT),
+        },
         maxInboundHopStreams: 1024,
         maxOutboundStopStreams: 1024,
       }),
