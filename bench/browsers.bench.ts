@@ -14,58 +14,19 @@
  *  - JS heap per browser page with its libp2p node and links.
  * Prints JSON `{runtime, rows}` (BenchRow, bench/support.ts).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
+import { appendReachesAll, freePort, percentile, startApp } from './app.js';
 import type { BenchRow } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
 const ENTRIES = 10_000;
 
 function log(message: string): void {
   process.stderr.write(`[bench:browsers] ${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function startServer(port: number, dataDir: string): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['scripts/start.js', '--no-peer'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), RELAY_PORT: '0', NAOS_DATA: dataDir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(`served at http://127.0.0.1:${port}`)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
-  });
-  return () =>
-    new Promise((resolve) => {
-      child.on('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** Proven, direct libp2p links the page has (over WebRTC: the others are browsers here). */
@@ -146,52 +107,10 @@ async function tenThousand(a: Page, b: Page): Promise<BenchRow[]> {
   ];
 }
 
-async function appendTrial(pages: readonly Page[], sender: number, trial: number): Promise<number> {
-  const origin = await pages[sender]!.evaluate(async () => (await naos.info()).origin);
-  const size = (await heldSize(pages[sender]!, origin)) + 1;
-  await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve()
-        : page.evaluate(
-            ({ o, s }) => {
-              const g = globalThis as unknown as { arrived?: number };
-              delete g.arrived;
-              const off = naos.onChange((head) => {
-                if (head.origin === o && head.size >= s && g.arrived === undefined) {
-                  g.arrived = performance.timeOrigin + performance.now();
-                  off();
-                }
-              });
-            },
-            { o: origin, s: size },
-          ),
-    ),
-  );
-  const t0 = await pages[sender]!.evaluate(
-    async (value) => {
-      const start = performance.timeOrigin + performance.now();
-      await naos.append(value);
-      return start;
-    },
-    { trial, sender },
-  );
-  const arrivals = await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve(t0)
-        : page
-            .waitForFunction(() => (globalThis as unknown as { arrived?: number }).arrived, undefined, { polling: 'raf', timeout: 30_000 })
-            .then((h) => h.jsonValue() as Promise<number>),
-    ),
-  );
-  return Math.max(...arrivals) - t0;
-}
-
 async function propagation(pages: readonly Page[]): Promise<BenchRow[]> {
-  for (let w = 0; w < 3; w++) await appendTrial(pages, w % pages.length, -1 - w);
+  for (let w = 0; w < 3; w++) await appendReachesAll(pages, w % pages.length, -1 - w);
   const times: number[] = [];
-  for (let trial = 0; trial < TRIALS; trial++) times.push(await appendTrial(pages, trial % pages.length, trial));
+  for (let trial = 0; trial < TRIALS; trial++) times.push(await appendReachesAll(pages, trial % pages.length, trial));
   const group = `one append reaching all ${pages.length} browsers over WebRTC (${TRIALS} trials)`;
   return [
     { group, name: `p50 (${pages.length} browsers)`, unit: 'ms', value: percentile(times, 50) },
@@ -201,7 +120,7 @@ async function propagation(pages: readonly Page[]): Promise<BenchRow[]> {
 
 const port = await freePort();
 const dataDir = await mkdtemp(join(tmpdir(), 'naos-bench-browsers-'));
-const stop = await startServer(port, dataDir);
+const stop = await startApp(port, ['--no-peer'], { RELAY_PORT: '0', NAOS_DATA: dataDir });
 const url = `http://127.0.0.1:${port}/`;
 const browser = await chromium.launch(chromiumLaunchOptions());
 try {

@@ -8,52 +8,17 @@
  *    minimum (the missing entries' own bytes).
  * Prints JSON rows (scripts/bench.js writes them into docs/BENCHMARKS.md).
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
+import { appendReachesAll, freePort, percentile, startApp } from './app.js';
 import type { BenchRow } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
 
 function log(message: string): void {
   process.stderr.write(`[bench:tabs] ${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function startServer(port: number): Promise<() => Promise<void>> {
-  // Tabs of one browser only: no relay and no always-on peer (browser-to-browser numbers
-  // are bench/browsers.bench.ts's), so nothing but the tab channel carries sync.
-  const child = spawn(process.execPath, ['scripts/start.js', '--no-relay', '--no-peer'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(`127.0.0.1:${port}`)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
-  });
-  return () =>
-    new Promise((resolve) => {
-      child.on('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
 }
 
 /** Yjs + y-webrtc as one script to inject into the app's tabs. */
@@ -99,54 +64,6 @@ async function until<A>(page: Page, condition: (arg: A) => Promise<boolean>, arg
   }
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function naosTrial(pages: Page[], sender: number, trial: number): Promise<number> {
-  const origin = await pages[sender]!.evaluate(async () => (await naos.info()).origin);
-  const size = (await pages[sender]!.evaluate(async (o) => (await naos.heads()).find((h) => h.origin === o)?.size ?? 0, origin)) + 1;
-  // Arm every receiver: record when it first holds `size` entries of the sender's log.
-  await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve()
-        : page.evaluate(
-            ({ o, s }) => {
-              const g = globalThis as unknown as { arrived?: number };
-              delete g.arrived;
-              const off = naos.onChange((head) => {
-                if (head.origin === o && head.size >= s && g.arrived === undefined) {
-                  g.arrived = performance.timeOrigin + performance.now();
-                  off();
-                }
-              });
-            },
-            { o: origin, s: size },
-          ),
-    ),
-  );
-  const t0 = await pages[sender]!.evaluate(
-    async (value) => {
-      const start = performance.timeOrigin + performance.now();
-      await naos.append(value);
-      return start;
-    },
-    { trial, sender },
-  );
-  const arrivals = await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve(t0)
-        : page
-            .waitForFunction(() => (globalThis as unknown as { arrived?: number }).arrived, undefined, { polling: 'raf', timeout: 30_000 })
-            .then((h) => h.jsonValue() as Promise<number>),
-    ),
-  );
-  return Math.max(...arrivals) - t0;
-}
-
 async function yjsTrial(pages: Page[], sender: number, value: number): Promise<number> {
   const t0 = await pages[sender]!.evaluate(
     (v) => (globalThis as unknown as { yjsProbe: { push(v: number): number } }).yjsProbe.push(v),
@@ -177,11 +94,11 @@ async function propagation(url: string, probe: string, tabs: number): Promise<Be
     const yjsTimes: number[] = [];
     // Warm up both paths, then alternate them trial by trial so load affects both alike.
     for (let w = 0; w < 3; w++) {
-      await naosTrial(pages, w % tabs, -1 - w);
+      await appendReachesAll(pages, w % tabs, -1 - w);
       await yjsTrial(pages, w % tabs, -1 - w);
     }
     for (let trial = 0; trial < TRIALS; trial++) {
-      naosTimes.push(await naosTrial(pages, trial % tabs, trial));
+      naosTimes.push(await appendReachesAll(pages, trial % tabs, trial));
       yjsTimes.push(await yjsTrial(pages, trial % tabs, 1_000_000 + trial));
     }
     const group = `one append reaching all ${tabs} tabs (${TRIALS} trials)`;
@@ -240,7 +157,9 @@ async function catchUp(url: string, missing: number): Promise<BenchRow[]> {
 }
 
 const port = await freePort();
-const stop = await startServer(port);
+// Tabs of one browser only: no relay and no always-on peer (browser-to-browser numbers
+// are bench/browsers.bench.ts's), so nothing but the tab channel carries sync.
+const stop = await startApp(port, ['--no-relay', '--no-peer']);
 const url = `http://127.0.0.1:${port}/${process.env['NAOS_BENCH_QUERY'] ?? ''}`;
 try {
   const probe = await yjsBundle();

@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BrowserLibp2p, createBrowserNode } from '../../network/browser-node.js';
 import { webCryptoSigner } from '../../src/crypto/ed25519.js';
-import type { Manifest } from '../../src/federation/messages.js';
+import { TEST_MANIFEST } from '../support/test-manifest.js';
 
 /**
  * WebRTC dial reliability in real Chromium (issue 4 §2): @libp2p/webrtc 6.0.33 left about
@@ -13,15 +13,6 @@ import type { Manifest } from '../../src/federation/messages.js';
  * RTCPeerConnection — must all succeed, each with a direct connection.
  */
 const DIALS = 100;
-const MANIFEST: Manifest = {
-  region: 'test',
-  shard: 'test-0',
-  types: ['pod-host'],
-  capabilities: [],
-  trust: 'experimental',
-  started: 0,
-  software: 'naos-test',
-};
 
 async function node(relay: string): Promise<BrowserLibp2p> {
   const keys = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
@@ -30,7 +21,7 @@ async function node(relay: string): Promise<BrowserLibp2p> {
     privateKey: await generateKeyPair('Ed25519'),
     bootstrap: { relays: [{ peerId: relayPeer, multiaddrs: [relay] }], peers: [], iceServers: [] },
     signer: await webCryptoSigner(keys),
-    manifest: MANIFEST,
+    manifest: TEST_MANIFEST,
     skip: () => false,
     discovery: false,
   });

@@ -11,8 +11,8 @@ import { webcrypto } from 'node:crypto';
 import { keepConnected, type KeepConnected, type KeepConnectedInit } from '../../adapters/libp2p/keep-connected.js';
 import { naosSync, type NaosSyncInit, type NaosSyncTransport } from '../../adapters/libp2p/sync-transport.js';
 import { type Signer, webCryptoSigner } from '../../src/crypto/ed25519.js';
-import type { Manifest } from '../../src/federation/messages.js';
 import { nodeIdFromPublicKey } from '../../src/identity/node-id.js';
+import { TEST_MANIFEST } from './test-manifest.js';
 
 /**
  * Real js-libp2p nodes for tests, on 127.0.0.1 over WebSockets: noise, yamux, identify,
@@ -33,15 +33,7 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export const TEST_MANIFEST: Manifest = {
-  region: 'test',
-  shard: 'test-0',
-  types: ['pod-host'],
-  capabilities: [],
-  trust: 'experimental',
-  started: 0,
-  software: 'naos-test',
-};
+export { TEST_MANIFEST };
 
 export async function newSigner(): Promise<Signer> {
   return webCryptoSigner((await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair);
