@@ -119,7 +119,8 @@ function machine() {
 
 function format(value, unit) {
   if (unit === 'ratio') return `${value.toFixed(2)}×`;
-  if (unit === 'count' || unit === 'B') return value.toLocaleString('en');
+  if (unit === 'count') return value.toLocaleString('en');
+  if (unit === 'B') return `${Math.round(value).toLocaleString('en')} B`;
   if (unit === 'entries/s') return `${Math.round(value).toLocaleString('en')} entries/s`;
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return `${value.toFixed(digits)} ${unit}`;

@@ -121,7 +121,7 @@ export interface NaosDebugApi {
   partition(group: string | null): Promise<void>;
   /** The current partition group, null when not partitioned. */
   partitionGroup(): Promise<string | null>;
-  /** Sync messages and bytes this node handled, for benchmarks: `{messagesIn, bytesIn, messagesOut, bytesOut}`. */
+  /** Sync traffic this node handled, for benchmarks: `{messagesIn, bytesIn, messagesOut, bytesOut, entriesIn, entriesDuplicate}`. */
   traffic(): Promise<TrafficStats>;
   /** Total encoded size of entries [start, end) of a held log (default: the node's own), for benchmarks. */
   entryBytes(start: number, end: number, origin?: string): Promise<number>;

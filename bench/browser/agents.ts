@@ -89,6 +89,17 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   rows.push(
     await timed('sandbox', 'step round trip to the sandbox worker (postMessage both ways)', 300, () => sandbox.run(request(COUNTER))),
   );
+  // The floor under that: a bare worker that echoes each message, timed the same way.
+  const echo = new Worker(
+    URL.createObjectURL(new Blob(['self.onmessage = (e) => self.postMessage(e.data);'], { type: 'text/javascript' })),
+  );
+  const echoOnce = (): Promise<unknown> =>
+    new Promise((resolve) => {
+      echo.onmessage = resolve;
+      echo.postMessage(request(COUNTER));
+    });
+  rows.push(await timed('sandbox', 'floor: postMessage round trip to a bare echo worker, same request', 300, echoOnce));
+  echo.terminate();
 
   const guest: number[] = [];
   for (let i = 0; i < 3; i++) {

@@ -196,7 +196,7 @@ export class SyncEngine {
       heartbeatMs: 1000,
       peerTimeoutMs: 5000,
       requestTimeoutMs: 2000,
-      batchBudgetBytes: 1 << 20,
+      batchBudgetBytes: 1 << 18,
       messagesPerSecond: 500,
       pushAppends: true,
       duplicateCacheSize: 4096,
@@ -496,6 +496,18 @@ export class SyncEngine {
     const heldBefore = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
     this.#traffic.entriesIn += batch.entries.length;
     this.#traffic.entriesDuplicate += Math.max(0, Math.min(heldBefore, batch.start + batch.entries.length) - batch.start);
+    // The peer has more past this batch: ask for the next one now, so that it is read,
+    // sent and carried while we check and store this one (two in flight per log at most).
+    const end = batch.start + batch.entries.length;
+    if (
+      batch.start <= heldBefore &&
+      end > heldBefore &&
+      (peer.sizes.get(batch.origin) ?? 0) > end &&
+      !this.#o.host.refuses(batch.origin) &&
+      !this.#flaggedOrigins().has(batch.origin)
+    ) {
+      await this.#pull(peer, batch.origin, end);
+    }
     try {
       outcome = await this.#o.host.applyBatch(batch);
     } catch (error) {
