@@ -170,7 +170,9 @@ try {
   }
   log('catch-up of 10k entries');
   rows.push(...(await catchUp(url, 10_000)));
-  process.stdout.write(JSON.stringify({ runtime: 'Chromium (app build, npm start)', rows }, null, 2));
+  process.stdout.write(
+    JSON.stringify({ runtime: 'Chromium (app build, npm start --no-relay --no-peer), tabs of one context', rows }, null, 2),
+  );
 } finally {
   await stop();
 }
