@@ -72,11 +72,14 @@ export interface DiscoveryDialerStats {
 interface Candidate {
   readonly peerId: PeerId;
   addresses: Multiaddr[];
-  readonly firstSeen: number;
+  /** When the peer was first seen (again, after a dropped link): the second dialer's patience runs from here. */
+  firstSeen: number;
   lastSeen: number;
   failures: number;
   notBefore: number;
   dialing: AbortController | undefined;
+  /** When its last link dropped: no dial until it announces itself again after that. */
+  droppedAt: number | undefined;
 }
 
 export class DiscoveryDialer implements Startable {
@@ -104,9 +107,19 @@ export class DiscoveryDialer implements Startable {
   #timer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   readonly #onDiscovery = (event: CustomEvent<PeerInfo>): void => this.#discover(event.detail);
+  /**
+   * A link dropped: the peer may be gone or restarting. Dialing it until it announces
+   * itself again would only fail and pile up backoff, which would then delay the redial
+   * once it is back; so wait for its next announcement and dial at once.
+   */
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
     const candidate = this.#candidates.get(event.detail.toString());
-    if (candidate) candidate.notBefore = Math.max(candidate.notBefore, this.#now());
+    if (!candidate) return;
+    candidate.droppedAt = this.#now();
+    // Back to one dialer per pair: the peer whose id sorts second waits its turn again.
+    candidate.firstSeen = candidate.droppedAt;
+    candidate.failures = 0;
+    candidate.notBefore = 0;
   };
 
   constructor(components: DiscoveryDialerComponents, init: DiscoveryDialerInit = {}) {
@@ -174,6 +187,7 @@ export class DiscoveryDialer implements Startable {
         failures: 0,
         notBefore: 0,
         dialing: undefined,
+        droppedAt: undefined,
       };
       this.#candidates.set(key, candidate);
     } else {
@@ -205,6 +219,7 @@ export class DiscoveryDialer implements Startable {
     if (this.#skip(key) || this.#connected(candidate.peerId)) return;
     const now = this.#now();
     if (now < candidate.notBefore) return;
+    if (candidate.droppedAt !== undefined && candidate.lastSeen <= candidate.droppedAt) return;
     // The peer whose id sorts first dials; the other only if nothing came after a while.
     if (this.#self > key && now - candidate.firstSeen < this.#patienceMs) return;
     void this.#dial(candidate);
