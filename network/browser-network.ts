@@ -82,6 +82,11 @@ export class BrowserNetwork {
   #bridge: PortBridge | undefined;
   #siblings: SiblingTabs | undefined;
   #node: BrowserLibp2p | undefined;
+  /**
+   * Peers the last node had direct links to. After a restart (same peer id) they may still
+   * hold the old, dead connection for a while and so will not dial: the new node dials them.
+   */
+  #linkedBefore = new Set<string>();
   /** The latest start or stop, so they run one after the other. */
   #transition: Promise<void> = Promise.resolve();
   #closed = false;
@@ -190,6 +195,7 @@ export class BrowserNetwork {
     this.#state = 'starting';
     this.#reason = undefined;
     const siblings = this.#siblings;
+    const linkedBefore = this.#linkedBefore;
     try {
       const node = await createBrowserNode({
         privateKey: this.#privateKey,
@@ -197,6 +203,7 @@ export class BrowserNetwork {
         signer: this.#signer,
         manifest: this.#manifest,
         skip: (peerId) => siblings?.has(peerId) ?? false,
+        eager: (peerId) => linkedBefore.has(peerId),
         ...(this.#options.discoveryIntervalMs === undefined ? {} : { discoveryIntervalMs: this.#options.discoveryIntervalMs }),
       });
       this.#node = node;
@@ -218,6 +225,10 @@ export class BrowserNetwork {
   async #stopNode(reason: string): Promise<void> {
     const node = this.#node;
     this.#node = undefined;
+    if (node) {
+      const direct = node.getConnections().filter((c) => c.limits == null);
+      this.#linkedBefore = new Set(direct.map((c) => c.remotePeer.toString()).slice(0, MAX_REMEMBERED_LINKS));
+    }
     this.#bridge?.use(undefined);
     this.#siblings?.announce(undefined);
     if (this.#state === 'on' || this.#state === 'starting') {
@@ -227,6 +238,9 @@ export class BrowserNetwork {
     await Promise.resolve(node?.stop()).catch(() => undefined);
   }
 }
+
+/** Peers remembered across a restart of the node (bounded). */
+const MAX_REMEMBERED_LINKS = 256;
 
 function transportOf(multiplexer: string | undefined, remoteAddr: string, direct: boolean): NetworkConnection['transport'] {
   if (!direct) return 'circuit-relay';

@@ -47,6 +47,8 @@ export interface BrowserNodeOptions {
   readonly manifest: Manifest;
   /** Peers not to dial for WebRTC: the tabs of this browser, which talk over BroadcastChannel. */
   readonly skip: (peerId: string) => boolean;
+  /** Peers to dial at once when discovered, whichever peer id sorts first (see DiscoveryDialerInit.eager). */
+  readonly eager?: (peerId: string) => boolean;
   /** How often the node announces its addresses on the discovery topic (default 2 s). */
   readonly discoveryIntervalMs?: number;
   /** Find other nodes through the relay (default true; tests that dial by hand turn it off). */
@@ -94,7 +96,10 @@ export async function createBrowserNode(options: BrowserNodeOptions): Promise<Br
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
       naos: naosSync({ signer: options.signer, manifest: options.manifest }),
       keepConnected: keepConnected({ targets }),
-      dialer: discoveryDialer({ skip: (peerId) => relayPeers.has(peerId) || alwaysOn.has(peerId) || options.skip(peerId) }),
+      dialer: discoveryDialer({
+        skip: (peerId) => relayPeers.has(peerId) || alwaysOn.has(peerId) || options.skip(peerId),
+        ...(options.eager ? { eager: options.eager } : {}),
+      }),
     },
   });
   return node;

@@ -33,6 +33,12 @@ export interface DiscoveryDialerInit {
   readonly dialable?: (address: Multiaddr) => boolean;
   /** Peers not to dial (checked at every attempt). */
   readonly skip?: (peerId: string) => boolean;
+  /**
+   * Peers to dial as soon as they are discovered, whichever id sorts first: peers this
+   * node was linked to before it restarted, which may still believe the old connection
+   * open and so will not dial (default: none).
+   */
+  readonly eager?: (peerId: string) => boolean;
   /** How long the peer whose id sorts second waits for the other to dial (default 6 s). */
   readonly patienceMs?: number;
   /** A peer not announced again for this long is forgotten (default 60 s). */
@@ -87,6 +93,7 @@ export class DiscoveryDialer implements Startable {
   readonly #c: DiscoveryDialerComponents;
   readonly #dialable: (address: Multiaddr) => boolean;
   readonly #skip: (peerId: string) => boolean;
+  readonly #eager: (peerId: string) => boolean;
   readonly #patienceMs: number;
   readonly #forgetMs: number;
   readonly #policy: BackoffPolicy;
@@ -126,6 +133,7 @@ export class DiscoveryDialer implements Startable {
     this.#c = components;
     this.#dialable = init.dialable ?? ((address) => address.toString().includes('/webrtc'));
     this.#skip = init.skip ?? (() => false);
+    this.#eager = init.eager ?? (() => false);
     this.#patienceMs = init.patienceMs ?? 6000;
     this.#forgetMs = init.forgetMs ?? 60_000;
     this.#policy = { minDelayMs: init.minDelayMs ?? 500, maxDelayMs: init.maxDelayMs ?? 30_000, factor: 2, jitter: 0.5 };
@@ -221,7 +229,7 @@ export class DiscoveryDialer implements Startable {
     if (now < candidate.notBefore) return;
     if (candidate.droppedAt !== undefined && candidate.lastSeen <= candidate.droppedAt) return;
     // The peer whose id sorts first dials; the other only if nothing came after a while.
-    if (this.#self > key && now - candidate.firstSeen < this.#patienceMs) return;
+    if (this.#self > key && !this.#eager(key) && now - candidate.firstSeen < this.#patienceMs) return;
     void this.#dial(candidate);
   }
 

@@ -21,7 +21,7 @@ class Harness {
   outcome: 'connect' | 'fail' = 'connect';
   readonly dialer: DiscoveryDialer;
 
-  constructor(self: string, skip: (id: string) => boolean = () => false) {
+  constructor(self: string, skip: (id: string) => boolean = () => false, eager: (id: string) => boolean = () => false) {
     const components = {
       peerId: peer(self),
       connectionManager: {
@@ -40,7 +40,14 @@ class Harness {
       events: this.events,
       logger: { forComponent: () => Object.assign(() => undefined, { error: () => undefined, trace: () => undefined, enabled: false }) },
     } as unknown as DiscoveryDialerComponents;
-    this.dialer = new DiscoveryDialer(components, { now: () => this.now, random: () => 0.5, skip, patienceMs: 6000, minDelayMs: 500 });
+    this.dialer = new DiscoveryDialer(components, {
+      now: () => this.now,
+      random: () => 0.5,
+      skip,
+      eager,
+      patienceMs: 6000,
+      minDelayMs: 500,
+    });
     this.dialer.start();
   }
 
@@ -63,8 +70,8 @@ const harnesses: Harness[] = [];
 afterEach(() => {
   for (const h of harnesses.splice(0)) h.dialer.stop();
 });
-function harness(self: string, skip?: (id: string) => boolean): Harness {
-  const h = new Harness(self, skip);
+function harness(self: string, skip?: (id: string) => boolean, eager?: (id: string) => boolean): Harness {
+  const h = new Harness(self, skip, eager);
   harnesses.push(h);
   return h;
 }
@@ -91,6 +98,14 @@ describe('DiscoveryDialer', () => {
     h.announce('b-peer');
     await h.settle();
     expect(h.dials).toHaveLength(1);
+  });
+
+  it('dials a peer it was linked to before a restart at once, even when its own id sorts second (the peer may hold the dead connection)', async () => {
+    const h = harness('z-self', undefined, (id) => id === 'b-linked-before');
+    h.announce('b-linked-before');
+    h.announce('c-new');
+    await h.settle();
+    expect(h.dials).toEqual([webrtc('b-linked-before').toString()]);
   });
 
   it('skips peers it is told to skip (sibling tabs), and peers offering no direct-capable address', async () => {
