@@ -1,6 +1,7 @@
 import type { Signer } from '../src/crypto/ed25519.js';
 import type { Manifest } from '../src/federation/messages.js';
 import { SyncEngine, type SyncOptions } from '../src/federation/sync-engine.js';
+import { SerialInbox } from '../src/federation/inbox.js';
 import { type Transport, TransportMux } from '../src/federation/transport.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 
@@ -20,14 +21,12 @@ export interface NodeFederationOptions {
 }
 
 const DEFAULT_TICK_MS = 250;
-const MAX_QUEUED_MESSAGES = 10_000;
 
 export class NodeFederation {
   readonly engine: SyncEngine;
   readonly #mux = new TransportMux();
   #timer: ReturnType<typeof setInterval> | undefined;
-  #inbox: Promise<void> = Promise.resolve();
-  #queued = 0;
+  readonly #inbox = new SerialInbox((bytes, link) => this.engine.receive(bytes, link));
   #closed = false;
 
   private constructor(options: NodeFederationOptions) {
@@ -41,7 +40,7 @@ export class NodeFederation {
       ...options.sync,
     });
     for (const transport of options.transports) this.#mux.add(transport);
-    this.#mux.onMessage((bytes, link) => this.#enqueue(bytes, link));
+    this.#mux.onMessage((bytes, link) => this.#inbox.push(bytes, link));
   }
 
   static async start(options: NodeFederationOptions): Promise<NodeFederation> {
@@ -58,15 +57,6 @@ export class NodeFederation {
     clearInterval(this.#timer);
     this.engine.close();
     await this.#mux.close();
-    await this.#inbox;
-  }
-
-  #enqueue(bytes: Uint8Array, link: string): void {
-    if (this.#closed || this.#queued >= MAX_QUEUED_MESSAGES) return;
-    this.#queued++;
-    this.#inbox = this.#inbox.then(async () => {
-      this.#queued--;
-      await this.engine.receive(bytes, link).catch(() => undefined);
-    });
+    await this.#inbox.close();
   }
 }

@@ -11,6 +11,7 @@ import {
   type SyncOptions,
   type TrafficStats,
 } from '../src/federation/sync-engine.js';
+import { SerialInbox } from '../src/federation/inbox.js';
 import { type Transport, TransportMux } from '../src/federation/transport.js';
 import type { FlaggedLog } from '../src/kernel/api.js';
 import type { Kernel } from '../src/kernel/kernel.js';
@@ -67,8 +68,6 @@ export interface FederationPort {
 }
 
 export const DEFAULT_TICK_MS = 250;
-/** Messages waiting to be handled beyond this are dropped (the protocol re-asks). */
-const MAX_QUEUED_MESSAGES = 10_000;
 
 /**
  * A node's federation in its worker: the SyncEngine over a TransportMux that carries the
@@ -90,8 +89,7 @@ export class Federation implements FederationPort {
   #channel: BroadcastTransport;
   #group: string | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #inbox: Promise<void> = Promise.resolve();
-  #queued = 0;
+  readonly #inbox = new SerialInbox((bytes, link) => this.engine.receive(bytes, link));
   #closed = false;
 
   private constructor(options: FederationOptions) {
@@ -110,7 +108,7 @@ export class Federation implements FederationPort {
     this.#channel = new BroadcastTransport(syncChannelName(options.namespace));
     this.#mux.add(this.#channel);
     for (const transport of options.transports ?? []) this.#mux.add(transport);
-    this.#mux.onMessage((bytes, link) => this.#enqueue(bytes, link));
+    this.#mux.onMessage((bytes, link) => this.#inbox.push(bytes, link));
   }
 
   /** Joins the federation: announces the node, then ticks every `tickMs`. */
@@ -186,17 +184,6 @@ export class Federation implements FederationPort {
     clearInterval(this.#timer);
     this.engine.close();
     await this.#mux.close();
-    await this.#inbox;
-  }
-
-  #enqueue(bytes: Uint8Array, link: string): void {
-    if (this.#closed || this.#queued >= MAX_QUEUED_MESSAGES) return;
-    this.#queued++;
-    this.#inbox = this.#inbox.then(async () => {
-      this.#queued--;
-      // receive() never throws for bad input; anything else is the engine's bug, which
-      // must not stop the inbox either.
-      await this.engine.receive(bytes, link).catch(() => undefined);
-    });
+    await this.#inbox.close();
   }
 }

@@ -3,6 +3,7 @@ import { RIGHTS } from '../../src/agents/rights.js';
 import type { HistoryItem } from '../../workers/agent-service.js';
 import { type ActionOutcome, AgentsController } from '../controllers/agents-controller.js';
 import type { KernelClient } from '../kernel-client.js';
+import { panelStyles } from './panel-styles.js';
 
 const SAMPLE = `// step(state, message, ctx) → {state, effects?}
 function step(state, message, ctx) {
@@ -226,57 +227,24 @@ export class AgentsPanel extends LitElement {
     if (id && this.target) void this.#agents.migrate(id, this.target);
   };
 
+  /** The shared panel look, plus what the agents' forms and history need. */
   static override styles = [
+    panelStyles,
     css`
       :host {
-        display: grid;
-        gap: 1rem;
         margin-top: 1rem;
       }
-      .card {
-        background: var(--naos-surface, #fff);
-        border: 1px solid var(--naos-border, #d0d7de);
-        border-radius: 8px;
-        padding: 1rem 1.25rem;
-        min-width: 0;
-      }
-      h2 {
-        margin: 0 0 0.75rem;
-        font-size: 1.1rem;
-      }
-      h3 {
-        margin: 1rem 0 0.5rem;
-        font-size: 0.95rem;
-      }
-      dl {
-        display: grid;
-        grid-template-columns: max-content 1fr;
-        gap: 0.35rem 1rem;
-      }
       dd {
-        margin: 0;
         overflow-wrap: anywhere;
-      }
-      table {
-        border-collapse: collapse;
-        width: 100%;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.25rem 0.5rem;
-        border-bottom: 1px solid var(--naos-border, #d0d7de);
-      }
-      .ok {
-        color: #1a7f37;
-      }
-      .error {
-        color: #cf222e;
       }
       form {
         display: grid;
         gap: 0.5rem;
         margin-bottom: 0.75rem;
+        justify-items: start;
+      }
+      fieldset {
+        justify-self: stretch;
       }
       textarea {
         font-family: ui-monospace, monospace;

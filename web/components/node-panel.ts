@@ -3,6 +3,7 @@ import type { InclusionProofView } from '../../src/kernel/api.js';
 import { signedCheckpointRoot } from '../checkpoint-root.js';
 import { describeError, KernelController, type NodeSnapshot } from '../controllers/kernel-controller.js';
 import type { KernelClient } from '../kernel-client.js';
+import { panelStyles } from './panel-styles.js';
 
 type Message = { readonly ok: boolean; readonly text: string };
 
@@ -325,128 +326,53 @@ export class NodePanel extends LitElement {
     this.verdict = lines;
   }
 
-  static override styles = css`
-    :host {
-      display: grid;
-      gap: 1rem;
-    }
-    .card {
-      background: var(--naos-surface, #fff);
-      border: 1px solid var(--naos-border, #d0d7de);
-      border-radius: 8px;
-      padding: 1rem 1.25rem;
-      margin: 0;
-    }
-    .alert {
-      border-color: #cf222e;
-      background: #ffebe9;
-      color: #5c0011;
-    }
-    h2 {
-      margin: 0 0 0.75rem;
-      font-size: 1.1rem;
-    }
-    h3 {
-      margin: 1rem 0 0.5rem;
-      font-size: 0.95rem;
-    }
-    dl {
-      display: grid;
-      grid-template-columns: max-content 1fr;
-      gap: 0.35rem 1rem;
-      margin: 0;
-    }
-    dt {
-      color: var(--naos-muted, #57606a);
-    }
-    dd {
-      margin: 0;
-      min-width: 0;
-    }
-    code,
-    pre,
-    textarea,
-    input {
-      font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-      font-size: 0.85rem;
-    }
-    .hash,
-    pre {
-      word-break: break-all;
-      white-space: pre-wrap;
-    }
-    pre {
-      background: var(--naos-code-bg, #f6f8fa);
-      padding: 0.75rem;
-      border-radius: 6px;
-      margin: 0;
-    }
-    form {
-      display: grid;
-      gap: 0.5rem;
-      margin-bottom: 0.75rem;
-      justify-items: start;
-    }
-    label {
-      font-weight: 600;
-    }
-    textarea {
-      width: 100%;
-      box-sizing: border-box;
-    }
-    textarea[aria-invalid='true'] {
-      border-color: #cf222e;
-    }
-    input {
-      width: 8rem;
-    }
-    button {
-      padding: 0.35rem 1rem;
-      border-radius: 6px;
-      border: 1px solid #1f6feb;
-      background: #1f6feb;
-      color: #fff;
-      cursor: pointer;
-    }
-    button[disabled] {
-      opacity: 0.5;
-      cursor: not-allowed;
-    }
-    table {
-      border-collapse: collapse;
-      width: 100%;
-      table-layout: fixed;
-    }
-    th,
-    td {
-      text-align: left;
-      padding: 0.25rem 0.5rem;
-      border-bottom: 1px solid var(--naos-border, #d0d7de);
-      overflow-wrap: anywhere;
-    }
-    th:first-child,
-    td:first-child {
-      width: 4rem;
-    }
-    .muted {
-      color: var(--naos-muted, #57606a);
-    }
-    .ok {
-      color: #1a7f37;
-    }
-    .error {
-      color: #cf222e;
-    }
-    .verdict {
-      list-style: none;
-      padding: 0;
-      margin: 0;
-      font-weight: 600;
-    }
-    progress {
-      width: 100%;
-    }
-  `;
+  /** The shared panel look, plus the proof form and the monospace verdicts of this panel. */
+  static override styles = [
+    panelStyles,
+    css`
+      textarea {
+        font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+        font-size: 0.85rem;
+        width: 100%;
+        box-sizing: border-box;
+      }
+      textarea[aria-invalid='true'] {
+        border-color: #cf222e;
+      }
+      pre {
+        background: var(--naos-code-bg, #f6f8fa);
+        padding: 0.75rem;
+        border-radius: 6px;
+        margin: 0;
+      }
+      form {
+        display: grid;
+        gap: 0.5rem;
+        margin-bottom: 0.75rem;
+        justify-items: start;
+      }
+      input {
+        width: 8rem;
+      }
+      table {
+        table-layout: fixed;
+      }
+      th,
+      td {
+        overflow-wrap: anywhere;
+      }
+      th:first-child,
+      td:first-child {
+        width: 4rem;
+      }
+      .verdict {
+        margin: 0;
+      }
+      progress {
+        width: 100%;
+      }
+    `,
+  ];
 }
 
 customElements.define('naos-node-panel', NodePanel);
