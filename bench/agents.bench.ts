@@ -13,21 +13,12 @@ import { AgentHost } from '../src/agents/agent-host.js';
 import { parseStepOutput } from '../src/agents/step-output.js';
 import { webCryptoSigner } from '../src/crypto/ed25519.js';
 import { Kernel } from '../src/kernel/kernel.js';
-import type { StepRequest } from '../src/sandbox/sandbox.js';
 import { MemoryLedgerStore } from '../src/storage/memory-store.js';
+import { COUNTER, stepRequest } from './agent-fixtures.js';
 import { summarize, type BenchRow } from './support.js';
 
 const rows: BenchRow[] = [];
-const COUNTER = 'function step(state, message) { return { state: { n: (state.n || 0) + (message.by || 1) } }; }';
-const request = (code: string, overrides: Partial<StepRequest> = {}): StepRequest => ({
-  code,
-  modules: [],
-  state: '{"n":1}',
-  message: '{"by":1}',
-  ctx: '{"self":"agent:bench::local","step":1}',
-  seed: [1, 2, 3, 4],
-  ...overrides,
-});
+const request = stepRequest;
 
 // Sandbox start, cold: load and instantiate the WebAssembly module with its own memory, make a runtime, warm it up.
 const cold: number[] = [];

@@ -7,10 +7,9 @@
  * the sandbox keeps no per-agent context, and the kernel worker's heap is not visible here.
  */
 import { WorkerSandbox } from '../../adapters/browser/worker-sandbox.js';
-import type { StepRequest } from '../../src/sandbox/sandbox.js';
+import { COUNTER, stepRequest } from '../agent-fixtures.js';
 import type { BenchRow } from '../support.js';
 
-const COUNTER = 'function step(state, message) { return { state: { n: (state.n || 0) + (message.by || 1) } }; }';
 const EFFECTOR = `function step(state, message) { const effects = []; for (let i = 0; i < message.count; i++) effects.push({ type: 'append', value: i }); return { state: { k: (state.k || 0) + 1 }, effects }; }`;
 const LOOP = 'let x = 0; for (let i = 0; i < 3000000; i++) { x = (x + i * i) % 1000003; }';
 const EFFECTS = 64;
@@ -18,17 +17,7 @@ const EFFECTS = 64;
 const createWorker = () =>
   new Worker(new URL('../../workers/sandbox.worker.ts', import.meta.url), { type: 'module', name: 'naos-sandbox-bench' });
 
-function request(code: string, overrides: Partial<StepRequest> = {}): StepRequest {
-  return {
-    code,
-    modules: [],
-    state: '{"n":1}',
-    message: '{"by":1}',
-    ctx: '{"self":"agent:bench::local","step":1}',
-    seed: [1, 2, 3, 4],
-    ...overrides,
-  };
-}
+const request = stepRequest;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
