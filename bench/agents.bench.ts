@@ -14,29 +14,14 @@ import { parseStepOutput } from '../src/agents/step-output.js';
 import { webCryptoSigner } from '../src/crypto/ed25519.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { MemoryLedgerStore } from '../src/storage/memory-store.js';
-import { COUNTER, stepRequest } from './agent-fixtures.js';
+import { coldStartRow, COUNTER, stepRequest } from './agent-fixtures.js';
 import { summarize, type BenchRow } from './support.js';
 
 const rows: BenchRow[] = [];
 const request = stepRequest;
 
 // Sandbox start, cold: load and instantiate the WebAssembly module with its own memory, make a runtime, warm it up.
-const cold: number[] = [];
-for (let i = 0; i < 5; i++) {
-  const sandbox = new InProcessSandbox();
-  const started = performance.now();
-  await sandbox.start();
-  cold.push(performance.now() - started);
-  await sandbox.close();
-}
-rows.push({
-  group: 'sandbox start',
-  name: 'cold: WebAssembly module + runtime (in-process)',
-  unit: 'ms',
-  value: mean(cold),
-  p99: Math.max(...cold),
-  samples: cold.length,
-});
+rows.push(await coldStartRow('cold: WebAssembly module + runtime (in-process)', () => new InProcessSandbox()));
 
 const sandbox = new InProcessSandbox({ cpuMs: 10_000, watchdogMs: 20_000 });
 await sandbox.start();
@@ -185,8 +170,4 @@ function nativeLoop(): number {
     x = (x + i * i) % 1000003;
   }
   return x;
-}
-
-function mean(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
 }

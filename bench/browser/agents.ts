@@ -7,7 +7,7 @@
  * the sandbox keeps no per-agent context, and the kernel worker's heap is not visible here.
  */
 import { WorkerSandbox } from '../../adapters/browser/worker-sandbox.js';
-import { COUNTER, stepRequest } from '../agent-fixtures.js';
+import { coldStartRow, COUNTER, stepRequest } from '../agent-fixtures.js';
 import type { BenchRow } from '../support.js';
 
 const EFFECTOR = `function step(state, message) { const effects = []; for (let i = 0; i < message.count; i++) effects.push({ type: 'append', value: i }); return { state: { k: (state.k || 0) + 1 }, effects }; }`;
@@ -51,22 +51,7 @@ function nativeLoop(): number {
 
 export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const cold: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const sandbox = new WorkerSandbox(createWorker);
-    const started = performance.now();
-    await sandbox.start();
-    cold.push(performance.now() - started);
-    await sandbox.close();
-  }
-  rows.push({
-    group: 'sandbox start',
-    name: 'cold: new worker + WebAssembly + runtime',
-    unit: 'ms',
-    value: cold.reduce((a, b) => a + b) / cold.length,
-    p99: Math.max(...cold),
-    samples: 5,
-  });
+  rows.push(await coldStartRow('cold: new worker + WebAssembly + runtime', () => new WorkerSandbox(createWorker)));
 
   const sandbox = new WorkerSandbox(createWorker, { cpuMs: 60_000, watchdogMs: 120_000 });
   await sandbox.start();

@@ -1,7 +1,9 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { ReactiveControllerHost } from 'lit';
 import type { AgentView, HistoryItem, MigrationResult, ReplayVerdict, SpawnResult, StepResult } from '../../workers/agent-service.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosAgentsApi } from '../naos-agents.js';
+import type { NaosApi } from '../naos-api.js';
+import { ApiController } from './api-controller.js';
 import { describeError } from './kernel-controller.js';
 
 export interface AgentsSnapshot {
@@ -17,6 +19,11 @@ export interface AgentDetail {
   readonly refusals: readonly HistoryItem[];
 }
 
+interface AgentsView {
+  readonly snapshot: AgentsSnapshot;
+  readonly detail: AgentDetail | undefined;
+}
+
 /** What the last action did, for the panel to show. */
 export type ActionOutcome =
   | { readonly action: 'spawn'; readonly ok: true; readonly result: SpawnResult }
@@ -30,30 +37,39 @@ export type ActionOutcome =
  * selected agent's history and refusals; re-read when agent records or heads change.
  * Actions go through the same API and leave their outcome in `outcome`.
  */
-export class AgentsController implements ReactiveController {
-  snapshot: AgentsSnapshot | undefined;
-  detail: AgentDetail | undefined;
+export class AgentsController {
   outcome: ActionOutcome | undefined;
-  error: string | undefined;
   busy = false;
   readonly #host: ReactiveControllerHost;
+  readonly #view: ApiController<AgentsView>;
   #client: KernelClient | undefined;
   #selected: string | undefined;
-  #stop: (() => void)[] = [];
-  #connected = false;
-  #reading = false;
-  #again = false;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
-    host.addController(this);
+    this.#view = new ApiController(host, {
+      read: (naos) => this.#read(naos),
+      changes: (naos, listener) => naos.agents.onChange(listener),
+    });
+  }
+
+  get snapshot(): AgentsSnapshot | undefined {
+    return this.#view.value?.snapshot;
+  }
+
+  /** The selected agent's detail (undefined until it has been read for the current selection). */
+  get detail(): AgentDetail | undefined {
+    const detail = this.#view.value?.detail;
+    return detail?.agent.id === this.#selected ? detail : undefined;
+  }
+
+  get error(): string | undefined {
+    return this.#view.error;
   }
 
   set client(client: KernelClient | undefined) {
-    if (client === this.#client) return;
-    this.#unsubscribe();
     this.#client = client;
-    if (this.#connected) this.#subscribe();
+    this.#view.client = client;
   }
 
   get selected(): string | undefined {
@@ -62,18 +78,8 @@ export class AgentsController implements ReactiveController {
 
   select(id: string | undefined): void {
     this.#selected = id;
-    this.detail = undefined;
+    this.#host.requestUpdate();
     void this.refresh();
-  }
-
-  hostConnected(): void {
-    this.#connected = true;
-    this.#subscribe();
-  }
-
-  hostDisconnected(): void {
-    this.#connected = false;
-    this.#unsubscribe();
   }
 
   spawn(code: string | { cid: string }, name: string, rights: readonly string[]): Promise<void> {
@@ -108,37 +114,18 @@ export class AgentsController implements ReactiveController {
     return this.#act('replay', async (agents) => ({ action: 'replay', ok: true, result: await agents.replay(id, step) }));
   }
 
-  async refresh(): Promise<void> {
-    const client = this.#client;
-    if (!client) return;
-    if (this.#reading) {
-      this.#again = true;
-      return;
-    }
-    this.#reading = true;
-    try {
-      do {
-        this.#again = false;
-        await client.naos.ready;
-        const [nodeId, agents, peers] = await Promise.all([client.naos.nodeId(), client.naos.agents.list(), client.naos.peers()]);
-        this.snapshot = { nodeId, agents, peers: peers.map((p) => p.nodeId) };
-        const id = this.#selected;
-        this.detail =
-          id !== undefined && agents.some((a) => a.id === id)
-            ? {
-                agent: await client.naos.agents.get(id),
-                history: await client.naos.agents.history(id, 50),
-                refusals: await client.naos.agents.refusals(id),
-              }
-            : undefined;
-        this.error = undefined;
-      } while (this.#again);
-    } catch (error) {
-      this.error = describeError(error);
-    } finally {
-      this.#reading = false;
-      this.#host.requestUpdate();
-    }
+  refresh(): Promise<void> {
+    return this.#view.refresh();
+  }
+
+  async #read(naos: NaosApi): Promise<AgentsView> {
+    const [nodeId, agents, peers] = await Promise.all([naos.nodeId(), naos.agents.list(), naos.peers()]);
+    const id = this.#selected;
+    const detail =
+      id !== undefined && agents.some((a) => a.id === id)
+        ? { agent: await naos.agents.get(id), history: await naos.agents.history(id, 50), refusals: await naos.agents.refusals(id) }
+        : undefined;
+    return { snapshot: { nodeId, agents, peers: peers.map((p) => p.nodeId) }, detail };
   }
 
   async #act(action: string, run: (agents: NaosAgentsApi) => Promise<ActionOutcome>): Promise<void> {
@@ -154,17 +141,5 @@ export class AgentsController implements ReactiveController {
       this.busy = false;
       await this.refresh();
     }
-  }
-
-  #subscribe(): void {
-    const client = this.#client;
-    if (!client) return;
-    const again = () => void this.refresh();
-    this.#stop.push(client.naos.agents.onChange(again), client.naos.onChange(again));
-    void this.refresh();
-  }
-
-  #unsubscribe(): void {
-    for (const stop of this.#stop.splice(0)) stop();
   }
 }

@@ -10,6 +10,8 @@ export interface ApiControllerOptions<T> {
   readonly pollMs?: number;
   /** Re-read whenever a held head changes (default true). */
   readonly onChange?: boolean;
+  /** A further change source to re-read on (coalesced like head changes); returns its unsubscribe. */
+  readonly changes?: (naos: NaosApi, listener: () => void) => () => void;
 }
 
 /**
@@ -73,20 +75,17 @@ export class ApiController<T> implements ReactiveController {
     client.naos.ready.then(
       () => {
         if (!alive) return;
-        if (this.#options.onChange ?? true) {
-          // Coalesce bursts of head changes into one read (see UI_REFRESH_MS).
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const off = client.naos.onChange(() => {
-            timer ??= setTimeout(() => {
-              timer = undefined;
-              void this.#read(client);
-            }, UI_REFRESH_MS);
-          });
-          this.#stop.push(() => {
-            off();
-            clearTimeout(timer);
-          });
-        }
+        // Coalesce bursts of changes into one read (see UI_REFRESH_MS).
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const soon = (): void => {
+          timer ??= setTimeout(() => {
+            timer = undefined;
+            void this.#read(client);
+          }, UI_REFRESH_MS);
+        };
+        this.#stop.push(() => clearTimeout(timer));
+        if (this.#options.onChange ?? true) this.#stop.push(client.naos.onChange(soon));
+        if (this.#options.changes) this.#stop.push(this.#options.changes(client.naos, soon));
         if (this.#options.pollMs !== undefined) {
           const timer = setInterval(() => void this.#read(client), this.#options.pollMs);
           this.#stop.push(() => clearInterval(timer));
