@@ -35,7 +35,7 @@ self.addEventListener('message', (event: MessageEvent<ToSandbox>) => {
   }
   const outcome = engine.run(message.request);
   post({ type: 'outcome', id: message.id, outcome, broken: engine.broken });
-  // The next step's context is made after the answer is on its way.
+  // The next step's contexts are made after the answer is on its way.
   if (!engine.broken) setTimeout(() => engine?.prewarm(), 0);
 });
 

@@ -1,6 +1,6 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { GUEST_PRELUDE, moduleWrapper } from './guest-prelude.js';
-import type { FaultKind, SandboxFault, SandboxLimits, StepOutcome, StepRequest } from './sandbox.js';
+import type { FaultKind, SandboxFault, SandboxLimits, SandboxModule, StepOutcome, StepRequest } from './sandbox.js';
 
 /** Everything the guest may use of QuickJS's built-ins: all defaults except Date (no wall clock). */
 const INTRINSICS = {
@@ -16,10 +16,18 @@ const INTRINSICS = {
   Promise: true,
 } as const;
 
+/** A program: the agent's code and the modules evaluated before it. */
+interface Program {
+  readonly code: string;
+  readonly modules: readonly SandboxModule[];
+}
+
 interface WarmContext {
   readonly context: QuickJSContext;
   readonly run: QuickJSHandle;
   readonly addModule: QuickJSHandle;
+  /** Set when the program is already evaluated in this context, with the CPU time that took. */
+  program?: Program & { readonly ms: number };
 }
 
 /**
@@ -27,8 +35,12 @@ interface WarmContext {
  * load the WebAssembly module (with its own capped WebAssembly.Memory) and inject the
  * clock the CPU deadline is measured with.
  *
- * Every step gets a fresh context; the next one is created while the host is idle
- * (`prewarm`), so a step costs evaluating the code plus the call. After a fault that
+ * Every step gets a fresh context, created while the host is idle (`prewarm`). Two are
+ * kept ready: a plain one (the prelude only) and a primed one in which the last
+ * program that loaded is already evaluated, so that the next step of the same program
+ * costs only the call. Priming is exactly what a step would do first — a fresh context,
+ * the prelude, the modules, the code, with the PRNG not yet seeded — so the result is
+ * the same either way; its CPU time counts against the step that uses it. After a fault that
  * can leave the WebAssembly heap in an unknown state (out of memory, a trap, any host
  * exception) the engine reports itself `broken`: the adapter throws it away, with its
  * memory, and loads a new one.
@@ -38,7 +50,9 @@ export class QuickJsEngine {
   readonly #limits: SandboxLimits;
   readonly #now: () => number;
   #deadline = Infinity;
-  #warm: WarmContext | undefined;
+  #plain: WarmContext | undefined;
+  #primed: WarmContext | undefined;
+  #lastProgram: Program | undefined;
   #broken = false;
 
   constructor(module: QuickJSWASMModule, limits: SandboxLimits, now: () => number) {
@@ -58,11 +72,17 @@ export class QuickJsEngine {
     return this.#broken;
   }
 
-  /** Creates the next step's context ahead of time (idempotent). */
+  /** Creates the next step's contexts ahead of time (idempotent): a plain one and one primed with the last program. */
   prewarm(): void {
-    if (this.#broken || this.#warm) return;
+    if (this.#broken) return;
     try {
-      this.#warm = this.#newWarmContext();
+      this.#plain ??= this.#newWarmContext();
+      const wanted = this.#lastProgram;
+      if (wanted && !(this.#primed?.program && sameProgram(this.#primed.program, wanted))) {
+        this.#release(this.#primed);
+        this.#primed = undefined;
+        this.#primed = this.#prime(wanted);
+      }
     } catch {
       this.#broken = true;
     }
@@ -70,30 +90,29 @@ export class QuickJsEngine {
 
   run(request: StepRequest): StepOutcome {
     if (this.#broken) return fault('crash', 'the sandbox is broken and must be replaced');
+    const budget = request.cpuMs ?? this.#limits.cpuMs;
     let warm: WarmContext;
-    try {
-      warm = this.#warm ?? this.#newWarmContext();
-    } catch (error) {
-      this.#broken = true;
-      return fault('crash', `the sandbox could not create a context: ${describe(error)}`);
-    }
-    this.#warm = undefined;
-    const { context } = warm;
-    this.#deadline = this.#now() + (request.cpuMs ?? this.#limits.cpuMs);
-    try {
-      for (const module of request.modules) {
-        const value = this.#evaluate(context, moduleWrapper(module.source), `module:${module.name}`);
-        if (!value.ok) return value.outcome;
-        const name = context.newString(module.name);
-        const added = context.callFunction(warm.addModule, context.undefined, name, value.handle);
-        name.dispose();
-        value.handle.dispose();
-        if (added.error) return this.#guestFault(context, added.error);
-        added.value.dispose();
+    const primed = this.#primed;
+    if (primed?.program && sameProgram(primed.program, request) && primed.program.ms < budget) {
+      warm = primed;
+      this.#primed = undefined;
+    } else {
+      try {
+        warm = this.#plain ?? this.#newWarmContext();
+      } catch (error) {
+        this.#broken = true;
+        return fault('crash', `the sandbox could not create a context: ${describe(error)}`);
       }
-      const program = this.#evaluate(context, request.code, 'agent.js');
-      if (!program.ok) return program.outcome;
-      program.handle.dispose();
+      this.#plain = undefined;
+    }
+    const { context } = warm;
+    this.#deadline = this.#now() + budget - (warm.program?.ms ?? 0);
+    try {
+      if (!warm.program) {
+        const failed = this.#load(warm, request);
+        if (failed) return failed;
+      }
+      this.#lastProgram = { code: request.code, modules: request.modules };
       const args = [
         context.newString(request.state),
         context.newString(request.message),
@@ -111,29 +130,71 @@ export class QuickJsEngine {
       return fault('crash', `the sandbox crashed: ${describe(error)}`);
     } finally {
       this.#deadline = Infinity;
-      if (!this.#broken) {
-        try {
-          warm.run.dispose();
-          warm.addModule.dispose();
-          context.dispose();
-        } catch {
-          this.#broken = true;
-        }
-      }
+      this.#release(warm);
     }
   }
 
   /** Frees the runtime (skipped when broken: disposal can abort inside a damaged heap). */
   dispose(): void {
+    this.#release(this.#plain);
+    this.#release(this.#primed);
+    this.#plain = undefined;
+    this.#primed = undefined;
     if (this.#broken) return;
     try {
-      if (this.#warm) {
-        this.#warm.run.dispose();
-        this.#warm.addModule.dispose();
-        this.#warm.context.dispose();
-        this.#warm = undefined;
-      }
       this.#runtime.dispose();
+    } catch {
+      this.#broken = true;
+    }
+  }
+
+  /** Evaluates the request's modules, then its code, in `warm`; a fault if the guest failed. */
+  #load(warm: WarmContext, program: Program): StepOutcome | undefined {
+    const { context } = warm;
+    for (const module of program.modules) {
+      const value = this.#evaluate(context, moduleWrapper(module.source), `module:${module.name}`);
+      if (!value.ok) return value.outcome;
+      const name = context.newString(module.name);
+      const added = context.callFunction(warm.addModule, context.undefined, name, value.handle);
+      name.dispose();
+      value.handle.dispose();
+      if (added.error) return this.#guestFault(context, added.error);
+      added.value.dispose();
+    }
+    const evaluated = this.#evaluate(context, program.code, 'agent.js');
+    if (!evaluated.ok) return evaluated.outcome;
+    evaluated.handle.dispose();
+    return undefined;
+  }
+
+  /**
+   * A new context with `program` evaluated, under the CPU limit, or nothing when it did
+   * not load this time (the step that wants it then loads it itself and reports why).
+   */
+  #prime(program: Program): WarmContext | undefined {
+    const warm = this.#newWarmContext();
+    const started = this.#now();
+    this.#deadline = started + this.#limits.cpuMs;
+    try {
+      if (this.#load(warm, program) === undefined) {
+        warm.program = { ...program, ms: this.#now() - started };
+        return warm;
+      }
+    } finally {
+      this.#deadline = Infinity;
+    }
+    this.#release(warm);
+    this.#lastProgram = undefined;
+    return undefined;
+  }
+
+  /** Disposes a context (not when the heap is broken: disposal can abort inside it). */
+  #release(warm: WarmContext | undefined): void {
+    if (!warm || this.#broken) return;
+    try {
+      warm.run.dispose();
+      warm.addModule.dispose();
+      warm.context.dispose();
     } catch {
       this.#broken = true;
     }
@@ -151,9 +212,7 @@ export class QuickJsEngine {
     );
     if (result.error) result.error.dispose();
     else result.value.dispose();
-    warm.run.dispose();
-    warm.addModule.dispose();
-    warm.context.dispose();
+    this.#release(warm);
   }
 
   #newWarmContext(): WarmContext {
@@ -252,6 +311,14 @@ function truncate(text: string): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function sameProgram(a: Program, b: Program): boolean {
+  return (
+    a.code === b.code &&
+    a.modules.length === b.modules.length &&
+    a.modules.every((module, i) => module.name === b.modules[i]!.name && module.source === b.modules[i]!.source)
+  );
 }
 
 function fault(kind: FaultKind, message: string): { ok: false; fault: SandboxFault } {

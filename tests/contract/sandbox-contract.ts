@@ -83,6 +83,33 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
       expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     });
 
+    it('runs a program prepared while idle exactly as a fresh one: no carry-over, same draws, same faults', async () => {
+      const idle = () => new Promise((resolve) => setTimeout(resolve, 30));
+      const counting = `var calls = 0; var drawn = Math.random();
+        function step(state, message, ctx) { calls++; return { state: { calls, drawn, n: state.n, m: ctx.modules.m && ctx.modules.m.v } }; }`;
+      const fresh = output(await sandbox.run(request(`${counting}\n// fresh`)));
+      const outputs = [];
+      for (let i = 0; i < 3; i++) {
+        await idle();
+        outputs.push(output(await sandbox.run(request(counting))));
+      }
+      expect(outputs).toEqual([fresh, fresh, fresh]);
+      // The same code with other modules, or other code in between, is not taken for the prepared one.
+      await idle();
+      const withModule = output(await sandbox.run(request(counting, { modules: [{ name: 'm', source: 'exports.v = 7;' }] })));
+      expect(withModule).toEqual({ state: { ...(fresh as { state: object }).state, m: 7 } });
+      await idle();
+      expect(output(await sandbox.run(request(COUNTER)))).toMatchObject({ state: { n: 3 } });
+      await idle();
+      expect(output(await sandbox.run(request(counting)))).toEqual(fresh);
+      // A program whose top level throws fails the same way every time.
+      const throwing = 'throw new TypeError("top level"); function step() {}';
+      for (let i = 0; i < 2; i++) {
+        await idle();
+        expect(await sandbox.run(request(throwing))).toEqual({ ok: false, fault: { kind: 'exception', message: 'TypeError: top level' } });
+      }
+    });
+
     it('cannot tamper with how its inputs arrive or its output leaves', async () => {
       const tamper = `JSON.parse = () => ({ n: 1000 }); JSON.stringify = () => '{"state":"forged"}';
         function step(state) { return { state: { n: state.n } }; }`;
