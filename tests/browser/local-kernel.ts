@@ -12,6 +12,8 @@ import type { KernelRemote } from '../../workers/protocol.js';
 export interface LocalKernel {
   readonly remote: KernelRemote;
   readonly service: KernelService;
+  /** The kernel behind the service, for changes that do not come through the page (e.g. another node's log arriving). */
+  readonly kernel: Kernel;
   readonly calls: string[];
   readonly data: Map<string, MemoryLog>;
 }
@@ -34,7 +36,7 @@ export async function localKernel(data = new Map<string, MemoryLog>(), seed = 5)
       };
     },
   });
-  return { remote, service, calls, data };
+  return { remote, service, kernel, calls, data };
 }
 
 /** A promise with its settle functions, to control when a fake kernel "starts". */

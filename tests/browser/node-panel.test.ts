@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { seedSigner } from '../../src/crypto/ed25519.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelRemote } from '../../workers/protocol.js';
 import '../../web/components/node-panel.js';
@@ -73,6 +76,35 @@ describe('<naos-node-panel>', () => {
     expect(ui.q('#append-value')?.getAttribute('aria-invalid')).toBe('true');
     expect(local.calls).not.toContain('append');
     expect(local.service.heads()[0]!.size).toBe(1);
+  });
+
+  it('reads the own log again only when its head moved: another log arriving updates the state root alone', async () => {
+    const ui = mount();
+    const local = await localKernel();
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('log-size')).toBe('0');
+    await local.kernel.append({ mine: 1 });
+    await expect.poll(() => ui.text('log-size')).toBe('1');
+    const entries = () => ui.panel.shadowRoot!.querySelector('tbody')?.textContent?.replace(/\s+/g, ' ') ?? '';
+    expect(entries()).toContain('{"mine":1}');
+    const root = ui.text('state-root');
+    local.calls.length = 0;
+
+    const other = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(9)), now: () => 1 });
+    await other.append({ theirs: 1 });
+    await local.kernel.applyBatch((await other.readBatch(other.origin, 0, 1 << 20))!);
+    await expect.poll(() => ui.text('state-root')).not.toBe(root);
+    expect(local.calls).toContain('stateRoot');
+    expect(local.calls).not.toContain('entries');
+    expect(local.calls).not.toContain('checkpoint');
+    expect(entries()).toContain('{"mine":1}');
+
+    await local.kernel.append({ mine: 2 });
+    await expect.poll(() => ui.text('log-size')).toBe('2');
+    await expect.poll(entries).toContain('{"mine":2}');
+    expect(local.calls).toContain('entries');
+    expect(ui.q('[data-testid="checkpoint"]')?.textContent).toContain(`${local.service.info().origin}\n2\n`);
+    await other.close();
   });
 
   it('proves and verifies an entry, and shows ✗ for an edited proof', async () => {

@@ -119,7 +119,6 @@ export class KernelController implements ReactiveController {
     this.#refreshTimer = undefined;
   }
 
-  /** Re-reads the snapshot; changes arriving meanwhile cause one more read, not one each. */
   /**
    * Head changes can arrive many times a second; the panel needs no more than a few
    * refreshes per second, and every refresh costs the kernel worker reads that would
@@ -133,6 +132,7 @@ export class KernelController implements ReactiveController {
     }, UI_REFRESH_MS);
   }
 
+  /** Re-reads the snapshot; changes arriving meanwhile cause one more read, not one each. */
   async #refresh(client: KernelClient): Promise<void> {
     if (this.#refreshing) {
       this.#refreshAgain = true;
@@ -166,6 +166,12 @@ export class KernelController implements ReactiveController {
     const { info, manifest } = this.#info;
     const [status, heads, stateRoot] = await Promise.all([naos.status(), naos.heads(), naos.stateRoot()]);
     const head = heads.find((h) => h.origin === info.origin);
+    // Most changes are other nodes' logs arriving: the own log's checkpoint and recent
+    // entries (a storage read in the worker) are read again only when its head moved.
+    const previous = this.phase.state === 'ready' ? this.phase.node : undefined;
+    if (previous && previous.head?.size === head?.size && previous.head?.root === head?.root) {
+      return { info, manifest, status, head, stateRoot, checkpoint: previous.checkpoint, recent: previous.recent };
+    }
     const checkpoint = head ? await naos.checkpoint() : undefined;
     const recent = head && head.size > 0 ? await naos.entries(Math.max(0, head.size - RECENT_ENTRIES), head.size) : [];
     return { info, manifest, status, head, stateRoot, checkpoint, recent };
