@@ -47,50 +47,97 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** How long the harness leaves the pages alone after starting a trial, before it asks for the arrival times. */
+const QUIET_MS = 150;
+
+/**
+ * The last arrival time `arrivalIn(page)` reports over `pages` (each answers null until
+ * its arrival happened). The harness first stays away for QUIET_MS, then asks every
+ * 50 ms: the pages record arrival times themselves, so nothing the harness does (a CDP
+ * call, a polling predicate) runs in them while the data travels — with 8 tabs on 2
+ * cores, per-frame polling from the harness alone added ≈13 ms to the p50.
+ */
+export async function lastArrival(
+  pages: readonly Page[],
+  arrivalIn: (page: Page) => Promise<number | null>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  await sleep(QUIET_MS);
+  const arrivals = await Promise.all(
+    pages.map(async (page, i) => {
+      for (;;) {
+        const arrival = await arrivalIn(page);
+        if (arrival !== null) return arrival;
+        if (Date.now() > deadline) throw new Error(`${what} did not reach page ${i} within ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    }),
+  );
+  return Math.max(...arrivals);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Makes every page record when each log first reached each size there (naos.onChange); once per page. */
+async function recordHeads(pages: readonly Page[]): Promise<void> {
+  await Promise.all(
+    pages.map((page) =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as { naosBenchHeads?: Map<string, [size: number, at: number][]> };
+        if (g.naosBenchHeads) return;
+        const heads = new Map<string, [number, number][]>();
+        g.naosBenchHeads = heads;
+        naos.onChange((head) => {
+          const at = performance.timeOrigin + performance.now();
+          const seen = heads.get(head.origin) ?? [];
+          seen.push([head.size, at]);
+          heads.set(head.origin, seen);
+        });
+      }),
+    ),
+  );
+}
+
 /**
  * One append in `pages[sender]` (naos.append), timed from the call until the last other
  * page's `naos.onChange` reports the sender's log at the new size (page clocks share
- * `performance.timeOrigin + now()`, one machine).
+ * `performance.timeOrigin + now()`, one machine). The harness starts the append and
+ * leaves at once, then collects the arrival times the pages recorded (lastArrival).
  */
 export async function appendReachesAll(pages: readonly Page[], sender: number, trial: number): Promise<number> {
-  const origin = await pages[sender]!.evaluate(async () => (await naos.info()).origin);
-  const size = (await pages[sender]!.evaluate(async (o) => (await naos.heads()).find((h) => h.origin === o)?.size ?? 0, origin)) + 1;
-  // Arm every receiver: record when it first holds `size` entries of the sender's log.
-  await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve()
-        : page.evaluate(
-            ({ o, s }) => {
-              const g = globalThis as unknown as { arrived?: number };
-              delete g.arrived;
-              const off = naos.onChange((head) => {
-                if (head.origin === o && head.size >= s && g.arrived === undefined) {
-                  g.arrived = performance.timeOrigin + performance.now();
-                  off();
-                }
-              });
-            },
-            { o: origin, s: size },
-          ),
-    ),
-  );
-  const t0 = await pages[sender]!.evaluate(
-    async (value) => {
+  await recordHeads(pages);
+  const author = pages[sender]!;
+  const origin = await author.evaluate(async () => (await naos.info()).origin);
+  const size = (await author.evaluate(async (o) => (await naos.heads()).find((h) => h.origin === o)?.size ?? 0, origin)) + 1;
+  const t0 = await author.evaluate(
+    (value) => {
       const start = performance.timeOrigin + performance.now();
-      await naos.append(value);
+      naos.append(value).catch((error: unknown) => {
+        (globalThis as unknown as { naosBenchError?: string }).naosBenchError = String(error);
+      });
       return start;
     },
     { trial, sender },
   );
-  const arrivals = await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve(t0)
-        : page
-            .waitForFunction(() => (globalThis as unknown as { arrived?: number }).arrived, undefined, { polling: 'raf', timeout: 30_000 })
-            .then((h) => h.jsonValue() as Promise<number>),
-    ),
+  const failed = async (): Promise<void> => {
+    const error = await author.evaluate(() => (globalThis as unknown as { naosBenchError?: string }).naosBenchError);
+    if (error) throw new Error(`append ${trial} failed in page ${sender}: ${error}`);
+  };
+  const last = await lastArrival(
+    pages.filter((_, i) => i !== sender),
+    async (page) => {
+      await failed();
+      return page.evaluate(
+        ({ o, s }) =>
+          (globalThis as unknown as { naosBenchHeads: Map<string, [number, number][]> }).naosBenchHeads
+            .get(o)
+            ?.find(([n]) => n >= s)?.[1] ?? null,
+        { o: origin, s: size },
+      );
+    },
+    `append ${trial}`,
   );
-  return Math.max(...arrivals) - t0;
+  return last - t0;
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
-import { appendReachesAll, freePort, percentile, startApp } from './app.js';
+import { appendReachesAll, freePort, lastArrival, percentile, startApp } from './app.js';
 import type { BenchRow } from './support.js';
 
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
@@ -69,20 +69,16 @@ async function yjsTrial(pages: Page[], sender: number, value: number): Promise<n
     (v) => (globalThis as unknown as { yjsProbe: { push(v: number): number } }).yjsProbe.push(v),
     value,
   );
-  const arrivals = await Promise.all(
-    pages.map((page, i) =>
-      i === sender
-        ? Promise.resolve(t0)
-        : page
-            .waitForFunction(
-              (v) => (globalThis as unknown as { yjsProbe: { arrival(v: number): number | undefined } }).yjsProbe.arrival(v),
-              value,
-              { polling: 'raf', timeout: 30_000 },
-            )
-            .then((h) => h.jsonValue() as Promise<number>),
-    ),
+  const last = await lastArrival(
+    pages.filter((_, i) => i !== sender),
+    (page) =>
+      page.evaluate(
+        (v) => (globalThis as unknown as { yjsProbe: { arrival(v: number): number | undefined } }).yjsProbe.arrival(v) ?? null,
+        value,
+      ),
+    `Yjs push ${value}`,
   );
-  return Math.max(...arrivals) - t0;
+  return last - t0;
 }
 
 async function propagation(url: string, probe: string, tabs: number): Promise<BenchRow[]> {
