@@ -107,6 +107,29 @@ describe('<naos-node-panel>', () => {
     await other.close();
   });
 
+  it('stays as it was while the page is hidden and catches up when it is shown', async () => {
+    const ui = mount();
+    const local = await localKernel();
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('log-size')).toBe('0');
+    const show = (state: 'visible' | 'hidden') => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+    try {
+      show('hidden');
+      local.calls.length = 0;
+      await local.kernel.append({ while: 'hidden' });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(ui.text('log-size')).toBe('0');
+      expect(local.calls).toEqual([]);
+      show('visible');
+      await expect.poll(() => ui.text('log-size')).toBe('1');
+    } finally {
+      delete (document as { visibilityState?: unknown }).visibilityState;
+    }
+  });
+
   it('proves and verifies an entry, and shows ✗ for an edited proof', async () => {
     const ui = mount();
     const local = await localKernel();

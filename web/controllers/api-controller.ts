@@ -1,7 +1,8 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosApi } from '../naos-api.js';
-import { describeError, UI_REFRESH_MS } from './kernel-controller.js';
+import { ChangeScheduler } from './change-scheduler.js';
+import { describeError } from './kernel-controller.js';
 
 export interface ApiControllerOptions<T> {
   /** Reads the value through the naos API (never by reaching into the worker). */
@@ -17,7 +18,7 @@ export interface ApiControllerOptions<T> {
 /**
  * One piece of kernel state in a Lit element: read through the naos API once the kernel
  * is up, again on every head change and/or every `pollMs`, only while the host is
- * connected. Reads that are asked for while one runs collapse into one more read. The
+ * connected and the page visible (ChangeScheduler). Reads that are asked for while one runs collapse into one more read. The
  * host renders `value` (undefined until the first read) and `error` (the last failure).
  */
 export class ApiController<T> implements ReactiveController {
@@ -75,19 +76,13 @@ export class ApiController<T> implements ReactiveController {
     client.naos.ready.then(
       () => {
         if (!alive) return;
-        // Coalesce bursts of changes into one read (see UI_REFRESH_MS).
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const soon = (): void => {
-          timer ??= setTimeout(() => {
-            timer = undefined;
-            void this.#read(client);
-          }, UI_REFRESH_MS);
-        };
-        this.#stop.push(() => clearTimeout(timer));
-        if (this.#options.onChange ?? true) this.#stop.push(client.naos.onChange(soon));
-        if (this.#options.changes) this.#stop.push(this.#options.changes(client.naos, soon));
+        // Bursts of changes collapse into one read; a hidden page reads once shown again.
+        const scheduler = new ChangeScheduler(() => void this.#read(client));
+        this.#stop.push(() => scheduler.stop());
+        if (this.#options.onChange ?? true) this.#stop.push(client.naos.onChange(() => scheduler.changed()));
+        if (this.#options.changes) this.#stop.push(this.#options.changes(client.naos, () => scheduler.changed()));
         if (this.#options.pollMs !== undefined) {
-          const timer = setInterval(() => void this.#read(client), this.#options.pollMs);
+          const timer = setInterval(() => scheduler.tick(), this.#options.pollMs);
           this.#stop.push(() => clearInterval(timer));
         }
         void this.#read(client);

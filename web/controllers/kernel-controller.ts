@@ -4,6 +4,7 @@ import type { Manifest, NodeInfo } from '../../workers/kernel-service.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { ProofVerdict } from '../naos-api.js';
+import { ChangeScheduler } from './change-scheduler.js';
 
 /** What a panel shows about its node, read in one go after each change. */
 export interface NodeSnapshot {
@@ -26,8 +27,6 @@ export type KernelPhase =
   | { readonly state: 'failed'; readonly error: string };
 
 export const RECENT_ENTRIES = 5;
-/** Head changes within this many ms collapse into one panel refresh. */
-export const UI_REFRESH_MS = 100;
 
 /**
  * Brings kernel state into a Lit element: subscribes to boot progress and head changes
@@ -42,7 +41,6 @@ export class KernelController implements ReactiveController {
   #connected = false;
   #refreshing = false;
   #refreshAgain = false;
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
 
   constructor(host: ReactiveControllerHost) {
@@ -95,13 +93,15 @@ export class KernelController implements ReactiveController {
   #start(): void {
     const client = this.#client;
     if (!client) return;
+    const scheduler = new ChangeScheduler(() => void this.#refresh(client));
     this.#unsubscribe.push(
+      () => scheduler.stop(),
       client.onProgress((progress) => {
         if (this.phase.state !== 'starting' || this.#client !== client) return;
         this.phase = { state: 'starting', progress };
         this.#host.requestUpdate();
       }),
-      client.naos.onChange(() => this.#refreshSoon(client)),
+      client.naos.onChange(() => scheduler.changed()),
     );
     client.naos.ready.then(
       () => this.#refresh(client),
@@ -115,21 +115,6 @@ export class KernelController implements ReactiveController {
 
   #stop(): void {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = undefined;
-  }
-
-  /**
-   * Head changes can arrive many times a second; the panel needs no more than a few
-   * refreshes per second, and every refresh costs the kernel worker reads that would
-   * otherwise compete with replication. Coalesce them.
-   */
-  #refreshSoon(client: KernelClient): void {
-    if (this.#refreshTimer !== undefined) return;
-    this.#refreshTimer = setTimeout(() => {
-      this.#refreshTimer = undefined;
-      void this.#refresh(client);
-    }, UI_REFRESH_MS);
   }
 
   /** Re-reads the snapshot; changes arriving meanwhile cause one more read, not one each. */

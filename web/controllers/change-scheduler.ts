@@ -1,0 +1,52 @@
+/** Head changes within this many ms collapse into one panel refresh. */
+export const UI_REFRESH_MS = 100;
+
+/**
+ * When a panel re-reads kernel state after changes. Changes can arrive many times a
+ * second and every re-read costs the kernel worker work that competes with replication,
+ * so a burst collapses into one refresh UI_REFRESH_MS after its first change. A hidden
+ * page (a background tab) refreshes nothing: it remembers that it is stale and refreshes
+ * once when it is shown again — with many tabs open, only the one in front pays.
+ */
+export class ChangeScheduler {
+  readonly #refresh: () => void;
+  readonly #document: Document;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stale = false;
+  readonly #onVisibility = (): void => {
+    if (this.#document.visibilityState === 'hidden' || !this.#stale) return;
+    this.#stale = false;
+    this.#refresh();
+  };
+
+  constructor(refresh: () => void, document: Document = globalThis.document) {
+    this.#refresh = refresh;
+    this.#document = document;
+    this.#document.addEventListener('visibilitychange', this.#onVisibility);
+  }
+
+  /** Something changed: refresh soon, or once the page is visible again. */
+  changed(): void {
+    if (this.#document.visibilityState === 'hidden') {
+      this.#stale = true;
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#document.visibilityState === 'hidden') this.#stale = true;
+      else this.#refresh();
+    }, UI_REFRESH_MS);
+  }
+
+  /** A periodic re-read (state that changes without a head change): now, or once visible again. */
+  tick(): void {
+    if (this.#document.visibilityState === 'hidden') this.#stale = true;
+    else this.#refresh();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#document.removeEventListener('visibilitychange', this.#onVisibility);
+  }
+}
