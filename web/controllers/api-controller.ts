@@ -18,8 +18,9 @@ export interface ApiControllerOptions<T> {
 /**
  * One piece of kernel state in a Lit element: read through the naos API once the kernel
  * is up, again on every head change and/or every `pollMs`, only while the host is
- * connected and the page visible (ChangeScheduler). Reads that are asked for while one runs collapse into one more read. The
- * host renders `value` (undefined until the first read) and `error` (the last failure).
+ * connected and the page visible (ChangeScheduler). Reads that are asked for while one
+ * runs collapse into one more read. The host renders `value` (undefined until the first
+ * read) and `error` (the last failure).
  */
 export class ApiController<T> implements ReactiveController {
   value: T | undefined = undefined;
