@@ -18,8 +18,6 @@ import { coldStartRow, COUNTER, stepRequest } from './agent-fixtures.js';
 import { summarize, type BenchRow } from './support.js';
 
 const rows: BenchRow[] = [];
-const request = stepRequest;
-
 // Sandbox start, cold: load and instantiate the WebAssembly module with its own memory, make a runtime, warm it up.
 rows.push(await coldStartRow('cold: WebAssembly module + runtime (in-process)', () => new InProcessSandbox()));
 
@@ -30,15 +28,15 @@ const steps = new Bench({ time: 500, warmupTime: 100 });
 steps
   // Warm spawn: a program never seen before, its first step in a running sandbox (fresh context, compile, call).
   .add('warm: first step of a new program', async () => {
-    await sandbox.run(request(`${COUNTER}\n// program ${program++}`));
+    await sandbox.run(stepRequest(`${COUNTER}\n// program ${program++}`));
   })
   .add('step round trip: sandbox only (in-process, no postMessage)', async () => {
-    await sandbox.run(request(COUNTER));
+    await sandbox.run(stepRequest(COUNTER));
   });
 await steps.run();
 rows.push(...summarize('sandbox', steps));
 // Latency of a step arriving at an idle sandbox (its next context already made), as agents are driven.
-rows.push(timedRow('sandbox', 'step round trip, idle sandbox (in-process)', await idleLatency(() => sandbox.run(request(COUNTER)))));
+rows.push(timedRow('sandbox', 'step round trip, idle sandbox (in-process)', await idleLatency(() => sandbox.run(stepRequest(COUNTER)))));
 
 // A real node: kernel over a memory store, WebCrypto Ed25519 signing each commit.
 const keys = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
@@ -79,11 +77,11 @@ rows.push({
 const marshal = new Bench({ time: 500, warmupTime: 100 });
 marshal
   .add('sandbox step returning 0 effects, parsed', async () => {
-    const outcome = await sandbox.run(request(effector, { message: '{"count":0}' }));
+    const outcome = await sandbox.run(stepRequest(effector, { message: '{"count":0}' }));
     if (outcome.ok) parseStepOutput(outcome.output);
   })
   .add(`sandbox step returning ${EFFECTS} effects, parsed`, async () => {
-    const outcome = await sandbox.run(request(effector, { message: `{"count":${EFFECTS}}` }));
+    const outcome = await sandbox.run(stepRequest(effector, { message: `{"count":${EFFECTS}}` }));
     if (outcome.ok) parseStepOutput(outcome.output);
   });
 await marshal.run();
@@ -100,7 +98,7 @@ const LOOP = 'let x = 0; for (let i = 0; i < 3000000; i++) { x = (x + i * i) % 1
 const guestRuns: number[] = [];
 for (let i = 0; i < 5; i++) {
   const started = performance.now();
-  const outcome = await sandbox.run(request(`function step() { ${LOOP} return { state: x }; }`, { cpuMs: 60_000 }));
+  const outcome = await sandbox.run(stepRequest(`function step() { ${LOOP} return { state: x }; }`, { cpuMs: 60_000 }));
   if (!outcome.ok) throw new Error(`guest loop faulted: ${outcome.fault.message}`);
   guestRuns.push(performance.now() - started);
 }

@@ -47,6 +47,25 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/**
+ * Asks `probe` every `everyMs` until it answers something other than null or false, and
+ * returns that; throws after `timeoutMs`, naming `what`. (page.waitForFunction takes the
+ * promise an async predicate returns as a truthy answer at once, hence this.)
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | null | false>,
+  what: string,
+  { timeoutMs = 60_000, everyMs = 20 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe();
+    if (answer !== null && answer !== false) return answer;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
 /** How long the harness leaves the pages alone after starting a trial, before it asks for the arrival times. */
 const QUIET_MS = 150;
 
@@ -63,17 +82,9 @@ export async function lastArrival(
   what: string,
   timeoutMs = 30_000,
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
   await sleep(QUIET_MS);
   const arrivals = await Promise.all(
-    pages.map(async (page, i) => {
-      for (;;) {
-        const arrival = await arrivalIn(page);
-        if (arrival !== null) return arrival;
-        if (Date.now() > deadline) throw new Error(`${what} did not reach page ${i} within ${timeoutMs} ms`);
-        await sleep(50);
-      }
-    }),
+    pages.map((page, i) => waitFor(() => arrivalIn(page), `${what} reaching page ${i}`, { timeoutMs, everyMs: 50 })),
   );
   return Math.max(...arrivals);
 }

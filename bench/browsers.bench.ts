@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
-import { appendReachesAll, freePort, percentile, startApp } from './app.js';
+import { appendReachesAll, freePort, percentile, startApp, waitFor } from './app.js';
 import type { BenchRow } from './support.js';
 
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
@@ -44,11 +44,7 @@ async function openBrowser(browser: Browser, url: string, expectPeer: boolean): 
   await page.goto(url);
   await page.evaluate(() => naos.ready);
   if (!expectPeer) return { page };
-  const deadline = t0 + 60_000;
-  while ((await directLinks(page)).length === 0) {
-    if (Date.now() > deadline) throw new Error('no peer within 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(async () => (await directLinks(page)).length > 0, 'a first direct peer', { everyMs: 10 });
   return { page, firstPeerMs: Date.now() - t0 };
 }
 
@@ -56,11 +52,10 @@ async function waitForMesh(pages: readonly Page[]): Promise<void> {
   const ids = await Promise.all(pages.map((p) => p.evaluate(() => naos.nodeId())));
   for (const [i, page] of pages.entries()) {
     const others = ids.filter((_, j) => j !== i);
-    const deadline = Date.now() + 60_000;
-    while ((await directLinks(page)).filter((id) => others.includes(id)).length < others.length) {
-      if (Date.now() > deadline) throw new Error(`browser ${i} did not link to all ${others.length} others`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      async () => (await directLinks(page)).filter((id) => others.includes(id)).length === others.length,
+      `browser ${i} linking to all ${others.length} others`,
+    );
   }
 }
 
@@ -87,9 +82,9 @@ async function tenThousand(a: Page, b: Page): Promise<BenchRow[]> {
   const before = await b.evaluate(() => naos.debug.traffic());
   const t0 = Date.now();
   await b.evaluate(() => naos.debug.libp2p(true));
-  while (!(await directLinks(b)).includes(aId)) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(async () => (await directLinks(b)).includes(aId), 'the cut-off browser linking again', { everyMs: 10 });
   const linked = Date.now();
-  while ((await heldSize(b, origin)) < target) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(async () => (await heldSize(b, origin)) >= target, 'the catch-up', { everyMs: 10 });
   const done = Date.now();
   const after = await b.evaluate(() => naos.debug.traffic());
 
@@ -97,7 +92,7 @@ async function tenThousand(a: Page, b: Page): Promise<BenchRow[]> {
   const liveTarget = target + ENTRIES;
   const t1 = Date.now();
   await a.evaluate((n) => naos.appendMany(Array.from({ length: n }, (_, i) => ({ live: i }))).then(() => undefined), ENTRIES);
-  while ((await heldSize(b, origin)) < liveTarget) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(async () => (await heldSize(b, origin)) >= liveTarget, 'the live batch', { everyMs: 10 });
   const liveDone = Date.now();
   return [
     { group, name: 'catch-up: from the link (re)established until all held', unit: 'ms', value: done - linked },

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
-import { appendReachesAll, freePort, lastArrival, percentile, startApp } from './app.js';
+import { appendReachesAll, freePort, lastArrival, percentile, startApp, waitFor } from './app.js';
 import type { BenchRow } from './support.js';
 
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
@@ -48,20 +48,10 @@ async function openTabs(context: BrowserContext, url: string, count: number, pro
     pages.push(page);
   }
   // Wait until every tab knows every other one.
-  for (const page of pages) await until(page, async (n) => (await naos.peers()).length >= n - 1, count, 60_000);
-  return pages;
-}
-
-/**
- * Polls an async condition in the page (page.waitForFunction would take the promise an
- * async predicate returns as a truthy answer at once).
- */
-async function until<A>(page: Page, condition: (arg: A) => Promise<boolean>, arg: A, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(condition as (arg: unknown) => Promise<boolean>, arg as unknown))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const [i, page] of pages.entries()) {
+    await waitFor(() => page.evaluate(async (n) => (await naos.peers()).length >= n - 1, count), `tab ${i} seeing every other tab`);
   }
+  return pages;
 }
 
 async function yjsTrial(pages: Page[], sender: number, value: number): Promise<number> {
@@ -130,11 +120,11 @@ async function catchUp(url: string, missing: number): Promise<BenchRow[]> {
     const before = await late!.evaluate(() => naos.debug.traffic());
     const t0 = Date.now();
     await late!.evaluate(() => naos.debug.partition(null));
-    await until(
-      late!,
-      async ({ o, n }) => ((await naos.heads()).find((h) => h.origin === o)?.size ?? 0) >= n,
-      { o: origin, n: missing },
-      120_000,
+    await waitFor(
+      () =>
+        late!.evaluate(async ({ o, n }) => ((await naos.heads()).find((h) => h.origin === o)?.size ?? 0) >= n, { o: origin, n: missing }),
+      'the late tab catching up',
+      { timeoutMs: 120_000 },
     );
     const seconds = (Date.now() - t0) / 1000;
     const after = await late!.evaluate(() => naos.debug.traffic());

@@ -17,8 +17,6 @@ const EFFECTS = 64;
 const createWorker = () =>
   new Worker(new URL('../../workers/sandbox.worker.ts', import.meta.url), { type: 'module', name: 'naos-sandbox-bench' });
 
-const request = stepRequest;
-
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `count` timed runs with a short idle pause before each; median and p99 in µs. */
@@ -57,11 +55,11 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   await sandbox.start();
   rows.push(
     await timed('sandbox start', 'warm: first step of a new program in a running worker', 100, (i) =>
-      sandbox.run(request(`${COUNTER}\n// program ${i}`)),
+      sandbox.run(stepRequest(`${COUNTER}\n// program ${i}`)),
     ),
   );
   rows.push(
-    await timed('sandbox', 'step round trip to the sandbox worker (postMessage both ways)', 300, () => sandbox.run(request(COUNTER))),
+    await timed('sandbox', 'step round trip to the sandbox worker (postMessage both ways)', 300, () => sandbox.run(stepRequest(COUNTER))),
   );
   // The floor under that: a bare worker that echoes each message, timed the same way.
   const echo = new Worker(
@@ -70,7 +68,7 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   const echoOnce = (): Promise<unknown> =>
     new Promise((resolve) => {
       echo.onmessage = resolve;
-      echo.postMessage(request(COUNTER));
+      echo.postMessage(stepRequest(COUNTER));
     });
   rows.push(await timed('sandbox', 'floor: postMessage round trip to a bare echo worker, same request', 300, echoOnce));
   echo.terminate();
@@ -78,7 +76,7 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   const guest: number[] = [];
   for (let i = 0; i < 3; i++) {
     const started = performance.now();
-    const outcome = await sandbox.run(request(`function step() { ${LOOP} return { state: x }; }`));
+    const outcome = await sandbox.run(stepRequest(`function step() { ${LOOP} return { state: x }; }`));
     if (!outcome.ok) throw new Error(`guest loop faulted: ${outcome.fault.message}`);
     guest.push(performance.now() - started);
   }
