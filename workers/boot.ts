@@ -8,6 +8,13 @@ import { KernelService } from './kernel-service.js';
 import { buildManifest } from './manifest.js';
 import type { BootOptions, LoadProgress } from './protocol.js';
 
+/**
+ * How long a verified replica batch waits in memory before its IndexedDB write starts.
+ * One append reaches all of 8 tabs in ≈20 ms on 2 cores; a receiver writing at once
+ * takes a core from the receivers still verifying it (docs/SYNC.md, "Latency of one append").
+ */
+const REPLICA_WRITE_DELAY_MS = 25;
+
 /** The slot database of `slot` in `namespace`, e.g. `naos-node-0`. */
 export function slotDatabaseName(namespace: string, slot: number): string {
   return `${namespace}-node-${slot}`;
@@ -38,6 +45,7 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
       signer: identity.signer,
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
+      scheduleReplicaWrite: (write) => setTimeout(write, REPLICA_WRITE_DELAY_MS),
     });
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).
     const federation =

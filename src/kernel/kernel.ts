@@ -58,6 +58,13 @@ export interface KernelOptions {
   /** Most entries committed (and signed) as one batch. */
   readonly maxBatch?: number;
   readonly onLoadProgress?: (origin: string, verified: number, total: number) => void;
+  /**
+   * When the write of a verified replica batch starts (it is in use from memory at once).
+   * Default: right after the batch is applied. The browser kernel waits a few ms, so that
+   * the storage work of a receiver does not take a core from the receivers still busy
+   * with the same append; whatever queued meanwhile is written in the same pass.
+   */
+  readonly scheduleReplicaWrite?: (write: () => void) => void;
 }
 
 /** The log asked for is not held by this node (or was refused as damaged). */
@@ -95,6 +102,7 @@ export class Kernel {
   readonly #now: () => number;
   readonly #maxBatch: number;
   readonly #maxUnwritten: number;
+  readonly #scheduleReplicaWrite: (write: () => void) => void;
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
@@ -126,6 +134,7 @@ export class Kernel {
     this.#now = options.now;
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#maxUnwritten = options.maxUnwrittenEntries ?? MAX_UNWRITTEN_ENTRIES;
+    this.#scheduleReplicaWrite = options.scheduleReplicaWrite ?? ((write) => void Promise.resolve().then(write));
     this.nodeId = nodeIdFromPublicKey(options.signer.publicKey);
     this.origin = logOrigin(this.nodeId);
     this.verifierKey = formatVerifierKey(makeVerifier(this.origin, options.signer.publicKey));
@@ -650,7 +659,7 @@ export class Kernel {
   #writeBehind(origin: string, batch: AppendBatch): void {
     let writer = this.#writers.get(origin);
     if (!writer) {
-      writer = new WriteBehind(this.#store, batch.start);
+      writer = new WriteBehind(this.#store, batch.start, this.#scheduleReplicaWrite);
       this.#writers.set(origin, writer);
     }
     writer.push(batch);
@@ -819,27 +828,37 @@ class WriteBehind {
   persisted: number;
   failure: Error | undefined;
   readonly #queue: AppendBatch[] = [];
+  readonly #schedule: (write: () => void) => void;
   #running: Promise<void> | undefined;
+  #scheduled = false;
 
   constructor(
     readonly store: LedgerStore,
     persisted: number,
+    schedule: (write: () => void) => void,
   ) {
     this.persisted = persisted;
+    this.#schedule = schedule;
   }
 
   get pendingCount(): number {
     return this.#queue.reduce((n, batch) => n + batch.entries.length, 0);
   }
 
+  /** Queues a batch; its write starts when the schedule says (one pass writes whatever queued by then). */
   push(batch: AppendBatch): void {
     this.#queue.push(batch);
-    this.retry();
+    if (this.#running || this.#scheduled) return;
+    this.#scheduled = true;
+    this.#schedule(() => {
+      this.#scheduled = false;
+      this.retry();
+    });
   }
 
-  /** Starts writing the queue unless a write is running. */
+  /** Starts writing the queue now unless a write is running. */
   retry(): void {
-    this.#running ??= this.#flush();
+    if (this.#queue.length > 0) this.#running ??= this.#flush();
   }
 
   /** Entries [start, end) from the queue; requires persisted ≤ start ≤ end ≤ persisted + pendingCount. */
@@ -854,7 +873,9 @@ class WriteBehind {
     return out;
   }
 
+  /** Writes what is queued now (not waiting for the schedule) and resolves when the writer is idle. */
   async idle(): Promise<void> {
+    this.retry();
     await this.#running;
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { type AppendBatch, StoreUnavailableError } from '../../src/storage/ledger-store.js';
@@ -25,13 +25,23 @@ const author = async () => {
   return kernel;
 };
 
-async function replica(store: GatedStore, maxUnwrittenEntries?: number) {
+async function replica(store: GatedStore, maxUnwrittenEntries?: number, scheduleReplicaWrite?: (write: () => void) => void) {
   return Kernel.open({
     store,
     signer: seedSigner(new Uint8Array(32).fill(2)),
     now: () => 1,
     ...(maxUnwrittenEntries ? { maxUnwrittenEntries } : {}),
+    ...(scheduleReplicaWrite ? { scheduleReplicaWrite } : {}),
   });
+}
+
+/** Counts the store's appends (one per written batch). */
+class CountingStore extends GatedStore {
+  appends = 0;
+  override async append(batch: AppendBatch): Promise<void> {
+    this.appends++;
+    return super.append(batch);
+  }
 }
 
 describe('replicas are used at once and written behind', () => {
@@ -85,6 +95,36 @@ describe('replicas are used at once and written behind', () => {
     await a.append({ i: 3 });
     const outcome = await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
     expect(outcome).toEqual({ status: 'refused-unwritable', reason: 'disk full' });
+  });
+
+  it('waits for its schedule, then writes every batch queued meanwhile in one pass; close does not wait for the schedule', async () => {
+    const a = await author();
+    const data = new Map<string, MemoryLog>();
+    const store = new CountingStore(data);
+    const scheduled: (() => void)[] = [];
+    const b = await replica(store, undefined, (write) => scheduled.push(write));
+    await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!);
+    await a.append({ i: 3 });
+    await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Both batches are in use; nothing is written until the schedule runs, and only one write was scheduled.
+    expect(b.heads().find((h) => h.origin === a.origin)!.size).toBe(4);
+    expect(store.appends).toBe(0);
+    expect(scheduled).toHaveLength(1);
+    expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 4 }]);
+    scheduled.shift()!();
+    await vi.waitFor(() => expect(b.unpersisted()).toEqual([]));
+    expect(store.appends).toBe(2);
+    expect(data.get(a.origin)!.head.size).toBe(4);
+    // A batch whose schedule never comes is still written by close.
+    await a.append({ i: 4 });
+    await b.applyBatch((await a.readBatch(a.origin, 4, 1 << 20))!);
+    expect(scheduled).toHaveLength(1);
+    await b.close();
+    expect(data.get(a.origin)!.head.size).toBe(5);
+    scheduled.shift()!(); // a late schedule after close writes nothing twice
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.appends).toBe(3);
   });
 
   it("the node's own log is never written behind", async () => {
