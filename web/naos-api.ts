@@ -155,7 +155,9 @@ export function createNaos(
   // One subscription for the page's lifetime; callers subscribe locally, so onChange can
   // return its unsubscribe function synchronously.
   const ready = remote.then(async (kernel) => {
-    await kernel.onChange(Comlink.proxy(dispatch));
+    const changes = new MessageChannel();
+    changes.port1.onmessage = (event: MessageEvent<Head>) => dispatch(event.data);
+    await kernel.changesTo(Comlink.transfer(changes.port2, [changes.port2]));
   });
   const call = async <T>(use: (kernel: KernelRemote) => Promise<T>): Promise<T> => {
     await ready;

@@ -263,17 +263,19 @@ export class KernelService {
     return this.#kernel.proveConsistency(size1, size2, log);
   }
 
-  /** Calls `listener` with each new head; returns an id for offChange. */
-  onChange(listener: (head: Head) => unknown): number {
-    if (typeof listener !== 'function') throw new TypeError('onChange takes a function');
+  /**
+   * Posts each new head to `port` (a MessagePort the page transferred); returns an id for
+   * offChange. One-way: a comlink callback per change would cost a request, an answer and
+   * a pending promise in both threads, for every change, in every tab.
+   */
+  changesTo(port: MessagePort): number {
+    if (!(port instanceof MessagePort)) throw new TypeError('changesTo takes a MessagePort');
     const id = this.#nextSubscription++;
-    this.#subscriptions.set(
-      id,
-      this.#kernel.onChange((head) => {
-        // A listener in another context answers asynchronously; its failure is its own.
-        void Promise.resolve(listener(head)).catch(() => undefined);
-      }),
-    );
+    const unsubscribe = this.#kernel.onChange((head) => port.postMessage(head));
+    this.#subscriptions.set(id, () => {
+      unsubscribe();
+      port.close();
+    });
     return id;
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
@@ -33,21 +33,27 @@ describe('KernelService', () => {
     expect(api.info()).toMatchObject({ slot: 3, nodeId: api.nodeId(), origin: `naos/${api.nodeId()}` });
   });
 
-  it('subscribes and unsubscribes change listeners by id', async () => {
+  it('posts each new head to a subscribed port, one way; offChange stops and closes it', async () => {
     const api = await service();
+    const channel = new MessageChannel();
     const seen: number[] = [];
-    const id = api.onChange((head) => seen.push(head.size));
+    channel.port1.onmessage = (event: MessageEvent<{ size: number }>) => seen.push(event.data.size);
+    const id = api.changesTo(channel.port2);
     await api.append(1);
-    expect(seen).toEqual([1]);
+    await api.appendMany([2, 3]);
+    await vi.waitFor(() => expect(seen).toEqual([1, 3]));
     expect(api.offChange(id)).toBe(true);
     expect(api.offChange(id)).toBe(false);
-    await api.append(2);
-    expect(seen).toEqual([1]);
+    await api.append(4);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([1, 3]);
   });
 
-  it('survives a listener that rejects (a page that went away)', async () => {
+  it('keeps appending when the subscribed page is gone (its port closed)', async () => {
     const api = await service();
-    api.onChange(() => Promise.reject(new Error('gone')));
+    const channel = new MessageChannel();
+    api.changesTo(channel.port2);
+    channel.port1.close();
     await expect(api.append(1)).resolves.toMatchObject({ index: 0 });
   });
 
@@ -61,7 +67,7 @@ describe('KernelService', () => {
     expect(() => api.prove(-1)).toThrow(RangeError);
     expect(() => api.prove(0, 1.5)).toThrow(RangeError);
     expect(() => api.consistency(Number.NaN)).toThrow(RangeError);
-    expect(() => api.onChange('x' as unknown as () => void)).toThrow(TypeError);
+    expect(() => api.changesTo({} as MessagePort)).toThrow(TypeError);
     expect(await api.entries(0, 99)).toHaveLength(1); // end is clamped to the log size
   });
 

@@ -54,11 +54,11 @@ describe('naos API (page side)', () => {
     naos.onChange((head) => seen.push(head.size));
     await naos.append('a');
     await naos.appendMany(['b', 'c']);
-    expect(seen).toEqual([1, 3]);
+    await vi.waitFor(() => expect(seen).toEqual([1, 3]));
     expect(errors).toHaveBeenCalledTimes(2);
     off();
     await naos.append('d');
-    expect(seen).toEqual([1, 3, 4]);
+    await vi.waitFor(() => expect(seen).toEqual([1, 3, 4]));
     expect(errors).toHaveBeenCalledTimes(2);
     errors.mockRestore();
   });
