@@ -45,6 +45,8 @@ import { ReplayWindow } from './replay-window.js';
 export interface SyncHost {
   readonly nodeId: string;
   adverts(): LogAdvert[];
+  /** Entries held of a log (0 if none): what adverts() says of it, without building them all. */
+  heldSize(origin: string): number;
   /** Hex state root over all held logs. */
   stateRoot(): string;
   readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined>;
@@ -493,7 +495,7 @@ export class SyncEngine {
 
   async #onBatch(peer: PeerState, batch: LogBatch): Promise<void> {
     let outcome: ApplyOutcome;
-    const heldBefore = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
+    const heldBefore = this.#o.host.heldSize(batch.origin);
     this.#traffic.entriesIn += batch.entries.length;
     this.#traffic.entriesDuplicate += Math.max(0, Math.min(heldBefore, batch.start + batch.entries.length) - batch.start);
     // The peer has more past this batch: ask for the next one now, so that it is read,
@@ -517,7 +519,7 @@ export class SyncEngine {
     }
     // Fetching a log we refuse to extend would only bring the same refusal back.
     if (outcome.status === 'refused-damaged' || outcome.status === 'refused-flagged' || outcome.status === 'refused-unwritable') return;
-    const held = this.#o.host.adverts().find((a) => a.origin === batch.origin)?.size ?? 0;
+    const held = this.#o.host.heldSize(batch.origin);
     if (outcome.status === 'gap') {
       await this.#pull(peer, batch.origin, outcome.have);
     } else if ((peer.sizes.get(batch.origin) ?? 0) > held) {

@@ -242,6 +242,11 @@ export class Kernel {
     return toHex(tree.root());
   }
 
+  /** Entries held of a log (0 if it is not held). */
+  heldSize(origin: string): number {
+    return this.#logs.get(origin)?.size ?? 0;
+  }
+
   /** The latest signed checkpoint note of a log (the node's own by default). */
   checkpoint(origin: string = this.origin): string {
     const latest = this.#log(origin).latestCheckpoint;

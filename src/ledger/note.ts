@@ -59,9 +59,25 @@ export function formatVerifierKey(verifier: NoteVerifier): string {
   return `${verifier.name}+${toHex(verifier.keyId)}+${toBase64(concatBytes(new Uint8Array([ED25519_TYPE]), verifier.publicKey))}`;
 }
 
-/** Parses `name+keyhash+keydata`; refuses unknown key types and a key hash that does not match. */
+/** Verifier keys parsed lately (a node sees the same few keys on every batch and note). */
+const parsedKeys = new Map<string, NoteVerifier>();
+const PARSED_KEYS_KEPT = 1024;
+
+/**
+ * Parses `name+keyhash+keydata`; refuses unknown key types and a key hash that does not
+ * match. Keys parsed lately are answered from a cache (the same object: do not modify it).
+ */
 export function parseVerifierKey(text: string): NoteVerifier {
   if (typeof text !== 'string') throw new TypeError(`verifier key must be a string, got ${typeof text}`);
+  const known = parsedKeys.get(text);
+  if (known) return known;
+  const verifier = parseVerifierKeyText(text);
+  if (parsedKeys.size >= PARSED_KEYS_KEPT) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(text, verifier);
+  return verifier;
+}
+
+function parseVerifierKeyText(text: string): NoteVerifier {
   // Split at the first two '+' only: the base64 key data may itself contain '+'.
   const first = text.indexOf('+');
   const second = first < 0 ? -1 : text.indexOf('+', first + 1);

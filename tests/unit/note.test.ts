@@ -89,6 +89,18 @@ describe('verifier key strings', () => {
     expect(() => parseVerifierKey(`${name}+00000000+${data}`)).toThrow(/does not match/);
     expect(() => parseVerifierKey(`bad name+${hash}+${data}`)).toThrow(NoteFormatError);
   });
+
+  it('answers a key parsed before from its cache, and refuses a bad key every time it is asked', () => {
+    const first = parseVerifierKey(PETER_VKEY);
+    expect(parseVerifierKey(PETER_VKEY)).toBe(first);
+    expect(formatVerifierKey(first)).toBe(PETER_VKEY);
+    const wrongHash = PETER_VKEY.replace('c74f20a3', 'c74f20a4');
+    for (let i = 0; i < 3; i++) expect(() => parseVerifierKey(wrongHash)).toThrow(/does not match/);
+    // More distinct keys than the cache keeps: each still parses to itself.
+    const keys = Array.from({ length: 1500 }, (_, i) => formatVerifierKey(makeVerifier(`k${i}`, new Uint8Array(32).fill(i % 256))));
+    for (const key of keys) expect(formatVerifierKey(parseVerifierKey(key))).toBe(key);
+    expect(formatVerifierKey(parseVerifierKey(keys[0]!))).toBe(keys[0]);
+  });
 });
 
 describe('malformed notes are refused with NoteFormatError', () => {
