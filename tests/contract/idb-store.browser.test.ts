@@ -79,6 +79,28 @@ describe('IdbLedgerStore specifics', () => {
     expect(await store.countEntries(ORIGIN)).toBe(2); // the stray record, untouched
   });
 
+  it('checks appends against the head it last wrote, yet a write behind its back is never overwritten', async () => {
+    const store = await freshStore();
+    await store.createLog(head, cp(0));
+    await store.append({ origin: ORIGIN, start: 0, entries: [new Uint8Array([1])], checkpoint: cp(1) });
+    // A second connection (the slot lock normally rules it out) appends entry 1.
+    const other = await IdbLedgerStore.open(EXTRA_DB);
+    open.push(other);
+    await other.append({ origin: ORIGIN, start: 1, entries: [new Uint8Array([0xb1])], checkpoint: cp(2) });
+    // The first store still believes the log has 1 entry: its write at 1 is refused whole.
+    const stale = { origin: ORIGIN, start: 1, entries: [new Uint8Array([2]), new Uint8Array([3])], checkpoint: cp(3) };
+    await expect(store.append(stale)).rejects.toThrow(StoreConflictError);
+    expect((await store.readEntries(ORIGIN, 0, 10)).map(toHex)).toEqual(['01', 'b1']);
+    expect((await store.listLogs())[0]!.size).toBe(2);
+    // After a refusal it reads the head again: a gap is refused, the right position accepted.
+    await expect(store.append({ origin: ORIGIN, start: 3, entries: [new Uint8Array([4])], checkpoint: cp(4) })).rejects.toThrow(
+      /has 2 entries/,
+    );
+    await store.append({ origin: ORIGIN, start: 2, entries: [new Uint8Array([3])], checkpoint: cp(3) });
+    expect((await store.readEntries(ORIGIN, 0, 10)).map(toHex)).toEqual(['01', 'b1', '03']);
+    expect((await store.readCheckpoints(ORIGIN)).map((c) => c.size)).toEqual([0, 1, 2, 3]);
+  });
+
   it('reads records of the wrong type as values the core rejects, without throwing', async () => {
     const store = await freshStore();
     await store.createLog(head, cp(0));
