@@ -77,6 +77,7 @@ export interface SyncOptions {
   readonly randomBytes: (length: number) => Uint8Array;
   /** Hands bytes to the transports: to one node (`to`) or to every peer. */
   readonly send: (bytes: Uint8Array, to?: string) => void;
+  /** Heartbeat period while roots differ or ours changed (default 1 s); twice that while all agree. */
   readonly heartbeatMs?: number;
   /** A peer not heard from for this long is considered gone. */
   readonly peerTimeoutMs?: number;
@@ -186,6 +187,7 @@ export class SyncEngine {
   #nextRequestId = 1;
   #headsInFlight: number | undefined;
   #lastHeartbeat = -Infinity;
+  #lastBroadcastRoot = '';
   #announced = new Map<string, number>();
   #sendChain: Promise<void> = Promise.resolve();
   #pushChain: Promise<void> = Promise.resolve();
@@ -263,7 +265,25 @@ export class SyncEngine {
     for (const peer of this.#peers.values()) {
       if (now - peer.lastSeen > this.#o.peerTimeoutMs) this.#peers.delete(peer.nodeId);
     }
-    if (now - this.#lastHeartbeat >= this.#o.heartbeatMs) await this.#heartbeat();
+    const since = now - this.#lastHeartbeat;
+    if (since >= this.#o.heartbeatMs && (since >= this.#quietHeartbeatMs() || !this.#settled())) await this.#heartbeat();
+  }
+
+  /**
+   * The heartbeat period while nothing is to be reconciled: twice `heartbeatMs`, at most
+   * half the peer timeout (so no peer expires us), so that idle tabs spend half as much on
+   * signing and checking heartbeats.
+   */
+  #quietHeartbeatMs(): number {
+    return Math.max(this.#o.heartbeatMs, Math.min(2 * this.#o.heartbeatMs, this.#o.peerTimeoutMs / 2));
+  }
+
+  /** Our state root is the one we last broadcast, and every peer has told us it holds the same. */
+  #settled(): boolean {
+    const root = this.#o.host.stateRoot();
+    if (root !== this.#lastBroadcastRoot) return false;
+    for (const peer of this.#peers.values()) if (peer.stateRoot !== root) return false;
+    return true;
   }
 
   peers(): PeerView[] {
@@ -646,8 +666,12 @@ export class SyncEngine {
 
   /** Broadcasts the state root (or sends it to one node, answering a DISCOVER). */
   async #heartbeat(to?: string): Promise<void> {
-    if (to === undefined) this.#lastHeartbeat = this.#o.now();
-    await this.#send({ type: 'HEARTBEAT', root: fromHex(this.#o.host.stateRoot()), logs: this.#o.host.adverts().length }, to);
+    const root = this.#o.host.stateRoot();
+    if (to === undefined) {
+      this.#lastHeartbeat = this.#o.now();
+      this.#lastBroadcastRoot = root;
+    }
+    await this.#send({ type: 'HEARTBEAT', root: fromHex(root), logs: this.#o.host.adverts().length }, to);
   }
 
   #request(peer: string, now: number, origin?: string): number {
