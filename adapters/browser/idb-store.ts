@@ -31,8 +31,9 @@ const INVALID_SIZE = -1;
  * LedgerStore over IndexedDB (the slot database described in node-db.ts). Each append is
  * one readwrite transaction that checks the batch against the head (read once, then as
  * last written), and writes entries, checkpoint and head together, so IndexedDB's atomic
- * commit gives all-or-nothing batches across crashes. Entries and checkpoints are written with `add`, so even a
- * head that was tampered to a smaller size cannot make an append overwrite old bytes.
+ * commit gives all-or-nothing batches across crashes. Entries and checkpoints are
+ * written with `add`, so even a head that was tampered to a smaller size cannot make an
+ * append overwrite old bytes.
  *
  * Reads return what is stored without judging it (the core verifies), except that a
  * record of the wrong type is handed on as something the core will reject — never as
@@ -126,7 +127,7 @@ export class IdbLedgerStore implements LedgerStore {
           .add({ size: batch.checkpoint.size, note: batch.checkpoint.note }, [batch.origin, batch.checkpoint.size]),
       );
       const written = { origin: batch.origin, verifierKey: head!.verifierKey, size: batch.checkpoint.size };
-      writes.push(tx.objectStore('heads').put({ origin: written.origin, verifierKey: written.verifierKey, size: written.size }));
+      writes.push(tx.objectStore('heads').put(written));
       // Everything is asked for: commit now instead of when the last answer has come back.
       tx.commit();
       await Promise.all([...writes, tx.done]).catch((error: unknown) => {
