@@ -127,6 +127,9 @@ describe('panels over a live federation', () => {
 
   it('the Peers panel draws this node and its peers and lists them', async () => {
     const nodes = await federation(3);
+    // The third node's discovery is still on the channel when federation() returns; the
+    // panel re-reads peers only every second, so let it start from a settled view.
+    await expect.poll(() => nodes[0]!.service.peers().length).toBe(2);
     const panel = document.createElement('naos-peers-panel');
     panel.client = nodes[0]!.client;
     document.body.append(panel);
