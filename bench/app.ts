@@ -3,7 +3,8 @@
  * `npm start` on a free port, percentiles, and the trial that times one append until
  * every other page holds it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -90,6 +91,41 @@ export async function lastArrival(
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** User + system CPU ticks of every Chromium process on this machine (Linux /proc); undefined without /proc. */
+function chromiumTicks(): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (!/chrom|headless_shell/i.test(program)) continue;
+      // Fields after the command name: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU used by every Chromium process over `ms` (the benchmarks run one browser at a
+ * time), in % of one core; undefined where there is no /proc to read it from.
+ */
+export async function chromiumCpuPercent(ms: number): Promise<number | undefined> {
+  const before = chromiumTicks();
+  if (before === undefined) return undefined;
+  const tick = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  await sleep(ms);
+  return ((chromiumTicks()! - before) / tick / (ms / 1000)) * 100;
+}
 
 /** Makes every page record when each log first reached each size there (naos.onChange); once per page. */
 async function recordHeads(pages: readonly Page[]): Promise<void> {

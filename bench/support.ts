@@ -3,7 +3,7 @@ import type { Bench } from 'tinybench';
 export interface BenchRow {
   readonly group: string;
   readonly name: string;
-  readonly unit: 'µs' | 'ms' | 'entries/s' | 'ratio' | 'B' | 'count';
+  readonly unit: 'µs' | 'ms' | 'entries/s' | 'ratio' | 'B' | 'count' | '%';
   readonly value: number;
   /** Optional spread for timed rows (p99 in the same unit). */
   readonly p99?: number;

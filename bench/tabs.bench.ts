@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { chromiumLaunchOptions } from '../scripts/chromium.js';
-import { appendReachesAll, freePort, lastArrival, percentile, startApp, waitFor } from './app.js';
+import { appendReachesAll, chromiumCpuPercent, freePort, lastArrival, percentile, startApp, waitFor } from './app.js';
 import type { BenchRow } from './support.js';
 
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
@@ -71,7 +71,11 @@ async function yjsTrial(pages: Page[], sender: number, value: number): Promise<n
   return last - t0;
 }
 
-async function propagation(url: string, probe: string, tabs: number): Promise<BenchRow[]> {
+/** How long the tabs are left alone before, and then while, their idle CPU is measured. */
+const IDLE_SETTLE_MS = 3000;
+const IDLE_MEASURE_MS = 15_000;
+
+async function propagation(url: string, probe: string, tabs: number, measureIdle: boolean): Promise<BenchRow[]> {
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const context = await browser.newContext();
@@ -90,12 +94,30 @@ async function propagation(url: string, probe: string, tabs: number): Promise<Be
     const group = `one append reaching all ${tabs} tabs (${TRIALS} trials)`;
     const naosP50 = percentile(naosTimes, 50);
     const yjsP50 = percentile(yjsTimes, 50);
+    // Then Yjs goes and nothing happens: heartbeats, timers and the UI are all that runs.
+    await Promise.all(
+      pages.map((page) => page.evaluate(() => (globalThis as unknown as { yjsProbe: { destroy(): void } }).yjsProbe.destroy())),
+    );
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+    const idle = measureIdle ? await chromiumCpuPercent(IDLE_MEASURE_MS) : undefined;
+    const idleRow: BenchRow[] =
+      idle === undefined
+        ? []
+        : [
+            {
+              group,
+              name: `${tabs} idle tabs: CPU of all Chromium processes, % of one core (${IDLE_MEASURE_MS / 1000} s)`,
+              unit: '%',
+              value: idle,
+            },
+          ];
     return [
       { group, name: `Naos p50 (${tabs} tabs)`, unit: 'ms', value: naosP50 },
       { group, name: `Naos p95 (${tabs} tabs)`, unit: 'ms', value: percentile(naosTimes, 95) },
       { group, name: `Yjs + y-webrtc p50 (${tabs} tabs)`, unit: 'ms', value: yjsP50 },
       { group, name: `Yjs + y-webrtc p95 (${tabs} tabs)`, unit: 'ms', value: percentile(yjsTimes, 95) },
       { group, name: `Naos / Yjs p50 (${tabs} tabs)`, unit: 'ratio', value: naosP50 / yjsP50 },
+      ...idleRow,
     ];
   } finally {
     await browser.close();
@@ -150,9 +172,10 @@ const url = `http://127.0.0.1:${port}/${process.env['NAOS_BENCH_QUERY'] ?? ''}`;
 try {
   const probe = await yjsBundle();
   const rows: BenchRow[] = [];
-  for (const tabs of (process.env['NAOS_BENCH_TABS'] ?? '2,4,8').split(',').map(Number)) {
+  const counts = (process.env['NAOS_BENCH_TABS'] ?? '2,4,8').split(',').map(Number);
+  for (const tabs of counts) {
     log(`propagation with ${tabs} tabs`);
-    rows.push(...(await propagation(url, probe, tabs)));
+    rows.push(...(await propagation(url, probe, tabs, tabs === Math.max(...counts))));
   }
   log('catch-up of 10k entries');
   rows.push(...(await catchUp(url, 10_000)));
