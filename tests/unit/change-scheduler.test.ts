@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChangeScheduler, UI_REFRESH_MS } from '../../web/controllers/change-scheduler.js';
+import { ChangeScheduler, oneAtATime, UI_REFRESH_MS } from '../../web/controllers/change-scheduler.js';
 
 /** Just enough of a Document: its visibility and the visibilitychange event. */
 class FakeDocument extends EventTarget {
@@ -71,5 +71,33 @@ describe('ChangeScheduler', () => {
     scheduler.changed();
     doc.show('visible');
     expect(refreshes).toBe(0);
+  });
+});
+
+describe('oneAtATime', () => {
+  it('runs one at a time; calls made meanwhile collapse into one more run with the latest arguments', async () => {
+    const started: string[] = [];
+    const finish: (() => void)[] = [];
+    const read = oneAtATime(async (what: string) => {
+      started.push(what);
+      await new Promise<void>((resolve) => finish.push(resolve));
+    });
+    const first = read('a');
+    await read('b');
+    await read('c');
+    expect(started).toEqual(['a']);
+    finish.shift()!();
+    await vi.waitFor(() => expect(started).toEqual(['a', 'c']));
+    finish.shift()!();
+    await first;
+    expect(started).toEqual(['a', 'c']);
+    // Idle again: the next call runs at once, and a run that throws lets the following ones run.
+    const failing = oneAtATime(async (n: number) => {
+      started.push(`fail ${n}`);
+      throw new Error('read failed');
+    });
+    await expect(failing(1)).rejects.toThrow('read failed');
+    await expect(failing(2)).rejects.toThrow('read failed');
+    expect(started.slice(-2)).toEqual(['fail 1', 'fail 2']);
   });
 });

@@ -1,7 +1,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosApi } from '../naos-api.js';
-import { ChangeScheduler } from './change-scheduler.js';
+import { ChangeScheduler, oneAtATime } from './change-scheduler.js';
 import { describeError } from './kernel-controller.js';
 
 export interface ApiControllerOptions<T> {
@@ -30,8 +30,6 @@ export class ApiController<T> implements ReactiveController {
   #client: KernelClient | undefined;
   #connected = false;
   #stop: (() => void)[] = [];
-  #reading = false;
-  #again = false;
 
   constructor(host: ReactiveControllerHost, options: ApiControllerOptions<T>) {
     this.#host = host;
@@ -100,28 +98,16 @@ export class ApiController<T> implements ReactiveController {
     for (const stop of this.#stop.splice(0)) stop();
   }
 
-  async #read(client: KernelClient): Promise<void> {
-    if (this.#reading) {
-      this.#again = true;
-      return;
-    }
-    this.#reading = true;
+  readonly #read = oneAtATime(async (client: KernelClient): Promise<void> => {
     try {
-      do {
-        this.#again = false;
-        try {
-          const value = await this.#options.read(client.naos);
-          if (this.#client !== client) return;
-          this.value = value;
-          this.error = undefined;
-        } catch (error) {
-          if (this.#client !== client) return;
-          this.error = describeError(error);
-        }
-        this.#host.requestUpdate();
-      } while (this.#again);
-    } finally {
-      this.#reading = false;
+      const value = await this.#options.read(client.naos);
+      if (this.#client !== client) return;
+      this.value = value;
+      this.error = undefined;
+    } catch (error) {
+      if (this.#client !== client) return;
+      this.error = describeError(error);
     }
-  }
+    this.#host.requestUpdate();
+  });
 }

@@ -50,3 +50,28 @@ export class ChangeScheduler {
     this.#document.removeEventListener('visibilitychange', this.#onVisibility);
   }
 }
+
+/**
+ * Wraps a re-read so that one runs at a time: calls made while one runs collapse into one
+ * more run after it, with the arguments of the latest call. Resolves when the run this
+ * call started is done (at once for a call that was collapsed).
+ */
+export function oneAtATime<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let running = false;
+  let again: A | undefined;
+  return async (...args: A) => {
+    if (running) {
+      again = args;
+      return;
+    }
+    running = true;
+    try {
+      for (let next: A | undefined = args; next; next = again) {
+        again = undefined;
+        await run(...next);
+      }
+    } finally {
+      running = false;
+    }
+  };
+}

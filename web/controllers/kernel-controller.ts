@@ -4,7 +4,7 @@ import type { Manifest, NodeInfo } from '../../workers/kernel-service.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { ProofVerdict } from '../naos-api.js';
-import { ChangeScheduler } from './change-scheduler.js';
+import { ChangeScheduler, oneAtATime } from './change-scheduler.js';
 
 /** What a panel shows about its node, read in one go after each change. */
 export interface NodeSnapshot {
@@ -39,8 +39,6 @@ export class KernelController implements ReactiveController {
   #client: KernelClient | undefined;
   #unsubscribe: (() => void)[] = [];
   #connected = false;
-  #refreshing = false;
-  #refreshAgain = false;
   #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
 
   constructor(host: ReactiveControllerHost) {
@@ -118,32 +116,20 @@ export class KernelController implements ReactiveController {
   }
 
   /** Re-reads the snapshot; changes arriving meanwhile cause one more read, not one each. */
-  async #refresh(client: KernelClient): Promise<void> {
-    if (this.#refreshing) {
-      this.#refreshAgain = true;
-      return;
-    }
-    this.#refreshing = true;
+  readonly #refresh = oneAtATime(async (client: KernelClient): Promise<void> => {
+    let next: KernelPhase;
     try {
-      do {
-        this.#refreshAgain = false;
-        let next: KernelPhase;
-        try {
-          next = { state: 'ready', node: await this.#snapshot(client), refreshError: undefined };
-        } catch (error) {
-          next =
-            this.phase.state === 'ready'
-              ? { ...this.phase, refreshError: describeError(error) }
-              : { state: 'failed', error: describeError(error) };
-        }
-        if (this.#client !== client || !this.#connected) return;
-        this.phase = next;
-        this.#host.requestUpdate();
-      } while (this.#refreshAgain);
-    } finally {
-      this.#refreshing = false;
+      next = { state: 'ready', node: await this.#snapshot(client), refreshError: undefined };
+    } catch (error) {
+      next =
+        this.phase.state === 'ready'
+          ? { ...this.phase, refreshError: describeError(error) }
+          : { state: 'failed', error: describeError(error) };
     }
-  }
+    if (this.#client !== client || !this.#connected) return;
+    this.phase = next;
+    this.#host.requestUpdate();
+  });
 
   async #snapshot(client: KernelClient): Promise<NodeSnapshot> {
     const naos = client.naos;
