@@ -92,9 +92,9 @@ describe('oneAtATime', () => {
     await first;
     expect(started).toEqual(['a', 'c']);
     // Idle again: the next call runs at once, and a run that throws lets the following ones run.
-    const failing = oneAtATime(async (n: number) => {
+    const failing = oneAtATime((n: number) => {
       started.push(`fail ${n}`);
-      throw new Error('read failed');
+      return Promise.reject(new Error('read failed'));
     });
     await expect(failing(1)).rejects.toThrow('read failed');
     await expect(failing(2)).rejects.toThrow('read failed');
