@@ -2,7 +2,9 @@ import { asError, InvalidInputError, NaosError } from '../../src/errors.js';
 import {
   type AppendBatch,
   checkAppendBatch,
+  checkReplacement,
   type LedgerStore,
+  type LogReplacement,
   StoreConflictError,
   StoreUnavailableError,
   type StoredCheckpoint,
@@ -138,6 +140,48 @@ export class IdbLedgerStore implements LedgerStore {
           : error;
       });
       this.#heads.set(batch.origin, written);
+    });
+  }
+
+  /**
+   * One transaction deletes every entry and checkpoint record of the log (also any past
+   * the head, or under a tampered one) and writes the replacement, so IndexedDB's atomic
+   * commit leaves either the old log or the new one after a crash.
+   */
+  replaceLog(replacement: LogReplacement): Promise<void> {
+    return this.#run('replaceLog', async () => {
+      checkReplacement(replacement);
+      const { origin } = replacement.head;
+      // Copied before the transaction opens: nothing that can throw is left between its first
+      // delete and its last write.
+      const written = { origin, verifierKey: replacement.head.verifierKey, size: replacement.head.size };
+      const entries = replacement.entries.map((bytes) => bytes.slice());
+      const checkpoints = replacement.checkpoints.map((c) => ({ size: c.size, note: c.note }));
+      // Strict whatever the store's setting: a repair that a power cut could undo would
+      // bring the damaged log back after the kernel had reported it repaired.
+      const tx = this.#db.transaction(['heads', 'entries', 'checkpoints'], 'readwrite', { durability: 'strict' });
+      // Out of the cache until the new head is committed; a failed write leaves the next
+      // append to read the record.
+      this.#heads.delete(origin);
+      const writes: Promise<unknown>[] = [];
+      try {
+        // All requests are issued before the first await so the transaction stays active.
+        const entryStore = tx.objectStore('entries');
+        const checkpointStore = tx.objectStore('checkpoints');
+        writes.push(entryStore.delete(logKeyRange(origin)), checkpointStore.delete(logKeyRange(origin)));
+        entries.forEach((bytes, i) => writes.push(entryStore.add(bytes, [origin, i])));
+        checkpoints.forEach((checkpoint) => writes.push(checkpointStore.add(checkpoint, [origin, checkpoint.size])));
+        writes.push(tx.objectStore('heads').put(written));
+      } catch (error) {
+        // A request refused synchronously must not let the deletes commit on their own.
+        tx.abort();
+        await Promise.allSettled([...writes, tx.done]);
+        throw error;
+      }
+      tx.commit();
+      // Awaiting them together also observes every rejection (no unhandled ones).
+      await Promise.all([...writes, tx.done]);
+      this.#heads.set(origin, written);
     });
   }
 

@@ -1,9 +1,11 @@
 import { ClassicLevel } from 'classic-level';
-import { NaosError } from '../../src/errors.js';
+import { asError, NaosError } from '../../src/errors.js';
 import {
   type AppendBatch,
   checkAppendBatch,
+  checkReplacement,
   type LedgerStore,
+  type LogReplacement,
   StoreConflictError,
   StoreUnavailableError,
   type StoredCheckpoint,
@@ -28,7 +30,9 @@ import {
  * crash it is replayed whole or not at all. Writes are serialised through a promise
  * chain inside the adapter, so the "start equals stored size" check and the write it
  * guards cannot interleave with another append from this process; LevelDB's own LOCK
- * file keeps other processes out of the directory.
+ * file keeps other processes out of the directory. Replacing a log is likewise one batch:
+ * a delete of every key the log has (read inside the write chain, so the list is
+ * complete when the batch is written) followed by the replacement's puts.
  */
 
 const TAG_HEAD = 0x01;
@@ -38,8 +42,9 @@ const MAX_ORIGIN_BYTES = 0xffff;
 
 export interface LevelStoreOptions {
   /**
-   * fsync every append before it resolves (LevelDB `sync`). Default true: "durable"
-   * then holds across power loss, not only across a process crash.
+   * fsync every append before it resolves (LevelDB `sync`). Default true: "durable" then
+   * holds across power loss, not only across a process crash. (A log replacement is
+   * always synced.)
    */
   readonly sync?: boolean;
 }
@@ -121,6 +126,7 @@ export const levelLayout = {
 } as const;
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type Operation = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 export class LevelLedgerStore implements LedgerStore {
   readonly #db: Db;
@@ -197,6 +203,34 @@ export class LevelLedgerStore implements LedgerStore {
         { type: 'put', key: levelLayout.headKey(batch.origin), value: encodeHead({ ...head!, size: batch.checkpoint.size }) },
       );
       await this.#db.batch(operations, { sync: this.#sync });
+    });
+  }
+
+  replaceLog(replacement: LogReplacement): Promise<void> {
+    const { head } = replacement;
+    let puts: Operation[];
+    try {
+      checkReplacement(replacement);
+      // Built, with copies of the bytes, now rather than when the queued write runs, so a
+      // caller reusing its buffers meanwhile cannot change what is stored.
+      puts = replacement.entries.map((bytes, i) => ({ type: 'put', key: levelLayout.entryKey(head.origin, i), value: bytes.slice() }));
+      for (const checkpoint of replacement.checkpoints) {
+        puts.push({ type: 'put', key: levelLayout.checkpointKey(head.origin, checkpoint.size), value: encoder.encode(checkpoint.note) });
+      }
+      puts.push({ type: 'put', key: levelLayout.headKey(head.origin), value: encodeHead(head) });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.#write(`replace log ${head.origin}`, async () => {
+      // LevelDB has no range delete: every key the log has, including any past its head,
+      // is deleted by name. A batch applies in order, so a put after a delete of the same key wins.
+      const stale = [
+        ...(await this.#db.keys(originRange(TAG_ENTRY, head.origin)).all()),
+        ...(await this.#db.keys(originRange(TAG_CHECKPOINT, head.origin)).all()),
+      ];
+      const deletes = stale.map((key): Operation => ({ type: 'del', key }));
+      // Always synced: it overwrites records, so a lost write would leave the damaged ones.
+      await this.#db.batch([...deletes, ...puts], { sync: true });
     });
   }
 

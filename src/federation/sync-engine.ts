@@ -45,13 +45,16 @@ import { ReplayWindow } from './replay-window.js';
 export interface SyncHost {
   readonly nodeId: string;
   adverts(): LogAdvert[];
-  /** Entries held of a log (0 if none): what adverts() says of it, without building them all. */
+  /**
+   * Entries held of a log (0 if none): what adverts() says of it, without building them
+   * all — or, for a damaged log being repaired, what its verified copy holds so far.
+   */
   heldSize(origin: string): number;
   /** Hex state root over all held logs. */
   stateRoot(): string;
   readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined>;
   applyBatch(batch: LogBatch): Promise<ApplyOutcome>;
-  /** True for a log the host holds but refuses to extend (damaged in its store): not worth fetching. */
+  /** True for a log the host holds but refuses to extend (damaged and not under repair): not worth fetching. */
   refuses(origin: string): boolean;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
   // Equivocation (F11); see docs/SYNC.md.
@@ -479,7 +482,9 @@ export class SyncEngine {
         continue;
       }
       peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
-      if (size > (mine.get(origin) ?? 0) && !this.#o.host.refuses(origin)) await this.#pull(peer, origin, mine.get(origin) ?? 0);
+      // From what we hold — for a damaged log under repair, what its copy holds so far.
+      const from = this.#o.host.heldSize(origin);
+      if (size > from && !this.#o.host.refuses(origin)) await this.#pull(peer, origin, from);
     }
   }
 

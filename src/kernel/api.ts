@@ -52,13 +52,29 @@ export interface ConsistencyProofView {
 export interface DamagedLog {
   readonly origin: string;
   readonly problems: readonly IntegrityProblem[];
+  /**
+   * Progress of its repair from peers (F6): entries of a verified copy fetched so far,
+   * and how many it needs before it replaces the damaged records.
+   */
+  readonly repair?: { readonly have: number; readonly need: number };
+}
+
+/** A log found damaged on open and since replaced by a verified copy from peers. */
+export interface RepairedLog {
+  readonly origin: string;
+  /** What was wrong with the stored records it replaced. */
+  readonly problems: readonly IntegrityProblem[];
+  /** Entries of the copy that replaced them. */
+  readonly size: number;
 }
 
 export interface KernelStatus {
-  /** `damaged` when any stored log failed verification and was refused. */
+  /** `damaged` while any stored log that failed verification is not yet repaired. */
   readonly state: 'ok' | 'damaged';
   readonly nodeId: string;
   readonly damaged: readonly DamagedLog[];
+  /** Logs repaired from peers since this kernel opened. */
+  readonly repaired: readonly RepairedLog[];
 }
 
 export interface AppendOptions {

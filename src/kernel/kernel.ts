@@ -14,7 +14,7 @@ import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
 import { DerivedView, type DriftEvent, type KeyValue, parseSetPayload, SET_KIND, type ViewEntry } from '../state/derived-view.js';
 import { MerkleTree } from '../merkle/tree.js';
-import type { AppendBatch, LedgerStore } from '../storage/ledger-store.js';
+import type { AppendBatch, LedgerStore, StoredLogHead } from '../storage/ledger-store.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -25,6 +25,7 @@ import type {
   Head,
   InclusionProofView,
   KernelStatus,
+  RepairedLog,
 } from './api.js';
 
 /** One held log as peers see it. */
@@ -73,6 +74,17 @@ export class UnknownLogError extends NaosError {}
 /** The kernel was closed; it takes no more appends. */
 export class KernelClosedError extends NaosError {}
 
+/**
+ * A damaged log being re-fetched: batches from peers are verified as for a new log and
+ * kept in memory; once the copy reaches `need` entries it replaces the stored records.
+ */
+interface Repair {
+  readonly need: number;
+  log: VerifiedLog | undefined;
+  readonly entries: Uint8Array[];
+  readonly views: ViewEntry[];
+}
+
 interface PendingGroup {
   readonly items: readonly { kind: string; payload: JsonValue }[];
   readonly resolve: (results: AppendResult[]) => void;
@@ -105,6 +117,9 @@ export class Kernel {
   readonly #scheduleReplicaWrite: (write: () => void) => void;
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
+  /** A verified copy of each damaged log, fetched from peers, until it replaces the stored one (F6). */
+  readonly #repairs = new Map<string, Repair>();
+  readonly #repaired: RepairedLog[] = [];
   readonly #listeners = new Set<(head: Head) => void>();
   readonly #entryListeners = new Set<(entries: readonly ViewEntry[]) => void>();
   readonly #flagListeners = new Set<(flag: FlaggedLog) => void>();
@@ -167,6 +182,7 @@ export class Kernel {
       } catch (error) {
         if (!(error instanceof LedgerIntegrityError)) throw error;
         kernel.#damaged.push({ origin: head.origin, problems: error.problems });
+        kernel.#repairs.set(head.origin, { need: await kernel.#repairTarget(head), log: undefined, entries: [], views: [] });
       }
     }
     if (!heads.some((head) => head.origin === kernel.origin)) await kernel.#createOwnLog();
@@ -179,8 +195,28 @@ export class Kernel {
     return {
       state: this.#damaged.length > 0 ? 'damaged' : 'ok',
       nodeId: this.nodeId,
-      damaged: this.#damaged.map((d) => ({ origin: d.origin, problems: [...d.problems] })),
+      damaged: this.#damaged.map((d) => {
+        const repair = this.#repairs.get(d.origin);
+        return {
+          origin: d.origin,
+          problems: [...d.problems],
+          ...(repair && { repair: { have: repair.log?.size ?? 0, need: repair.need } }),
+        };
+      }),
+      repaired: this.#repaired.map((r) => ({ ...r, problems: [...r.problems] })),
     };
+  }
+
+  /**
+   * Entries a repaired copy of a damaged log must hold before it replaces the stored
+   * records. The node's own log: at least as many as any of its damaged records claim
+   * (head, entries, checkpoints), so that it never signs again at a position it may
+   * already have signed and sent. A replica: any verified prefix (sync fetches the rest).
+   */
+  async #repairTarget(head: StoredLogHead): Promise<number> {
+    if (head.origin !== this.origin) return 1;
+    const [count, checkpoints] = await Promise.all([this.#store.countEntries(head.origin), this.#store.readCheckpoints(head.origin)]);
+    return Math.max(1, head.size, count, ...checkpoints.map((c) => c.size));
   }
 
   /** Appends one JSON value to the node's log. Resolves once it is durable and signed. */
@@ -242,9 +278,9 @@ export class Kernel {
     return toHex(tree.root());
   }
 
-  /** Entries held of a log (0 if it is not held). */
+  /** Entries held of a log (0 if it is not held); of a damaged log, what its repair copy holds so far. */
   heldSize(origin: string): number {
-    return this.#logs.get(origin)?.size ?? 0;
+    return this.#logs.get(origin)?.size ?? this.#repairs.get(origin)?.log?.size ?? 0;
   }
 
   /** The latest signed checkpoint note of a log (the node's own by default). */
@@ -306,6 +342,8 @@ export class Kernel {
   applyBatch(batch: LogBatch): Promise<ApplyOutcome> {
     return this.#exclusive(batch.origin, async () => {
       if (this.#closed) throw new KernelClosedError('kernel is closed');
+      const repair = this.#repairs.get(batch.origin);
+      if (repair) return this.#repairWith(repair, batch);
       if (this.#damaged.some((d) => d.origin === batch.origin)) {
         return { status: 'refused-damaged' as const };
       }
@@ -357,9 +395,51 @@ export class Kernel {
     });
   }
 
-  /** True if the log is held but was refused as damaged on open: it is neither served nor extended. */
+  /**
+   * Adds a batch to the copy of a damaged log (checked exactly as for a log not held
+   * yet); once the copy holds `need` entries, it atomically replaces the damaged records
+   * in the store and the log is in use again. A failed replace keeps the copy, and the
+   * next batch tries again.
+   */
+  async #repairWith(repair: Repair, batch: LogBatch): Promise<ApplyOutcome> {
+    const plan = await planBatch(repair.log, batch);
+    // A batch already in the copy can still retry a replace that failed.
+    if (plan.status === 'gap' || (plan.status === 'duplicate' && (repair.log?.size ?? 0) < repair.need)) return plan;
+    if (plan.status === 'append') {
+      const log =
+        repair.log ?? new VerifiedLog(batch.origin, nodeIdOfOrigin(batch.origin)!, plan.verifier, batch.verifierKey, new MerkleTree(), []);
+      stageBatch(log, batch, plan);
+      log.commit({ size: batch.start + batch.entries.length, note: batch.checkpoint });
+      repair.log = log;
+      plan.decoded.forEach((entry, i) => {
+        if (batch.start + i < plan.from) return;
+        repair.entries.push(batch.entries[i]!.slice());
+        repair.views.push(viewEntry(entry, entryId(batch.entries[i]!)));
+      });
+    }
+    const log = repair.log!;
+    if (log.size < repair.need) return { status: 'applied', size: log.size };
+    const head = { origin: log.origin, verifierKey: log.verifierKey, size: log.size };
+    await this.#store.replaceLog({ head, entries: repair.entries, checkpoints: log.checkpoints });
+    this.#repairs.delete(log.origin);
+    const damaged = this.#damaged.findIndex((d) => d.origin === log.origin);
+    const problems = damaged >= 0 ? this.#damaged.splice(damaged, 1)[0]!.problems : [];
+    this.#repaired.push({ origin: log.origin, problems, size: log.size });
+    this.#logs.set(log.origin, log);
+    if (log.origin === this.origin) this.#clock = decodeEntry(repair.entries[repair.entries.length - 1]!).time;
+    for (const view of repair.views) this.#view.apply(view);
+    this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) }, repair.views);
+    for (const view of repair.views) if (view.kind === EQUIVOCATION_KIND) await this.#acceptRecord(view, log.origin);
+    return { status: 'applied', size: log.size };
+  }
+
+  /**
+   * True if the log is held but was refused as damaged on open and is not being
+   * repaired: it is neither served nor extended. (A damaged log is repaired from peers:
+   * see #repairWith.)
+   */
   refuses(origin: string): boolean {
-    return this.#damaged.some((d) => d.origin === origin);
+    return this.#damaged.some((d) => d.origin === origin) && !this.#repairs.has(origin);
   }
 
   checkpoints(origin: string = this.origin): { size: number; note: string }[] {

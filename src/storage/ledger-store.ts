@@ -27,6 +27,16 @@ export interface LedgerStore {
    */
   append(batch: AppendBatch): Promise<void>;
 
+  /**
+   * Atomically replaces everything stored for the log `replacement.head.origin` — head,
+   * entries and checkpoints, whatever state they are in — with `replacement`, creating
+   * the log if it does not exist. Durable (strict) once it resolves; after a crash either
+   * the old records or the new ones are there, never a mix. Used only to repair a log
+   * found damaged on open with a copy verified from peers (F6); validated with
+   * checkReplacement (StoreConflictError, nothing written, if it is not a consistent log).
+   */
+  replaceLog(replacement: LogReplacement): Promise<void>;
+
   /** Entry bytes at positions [start, end), in order; stops early at the first missing one. */
   readEntries(origin: string, start: number, end: number): Promise<Uint8Array[]>;
 
@@ -66,6 +76,15 @@ export interface AppendBatch {
   readonly durability?: 'relaxed';
 }
 
+/** A whole log to store in place of what is there (LedgerStore.replaceLog). */
+export interface LogReplacement {
+  readonly head: StoredLogHead;
+  /** Entries 0 … head.size − 1. */
+  readonly entries: readonly Uint8Array[];
+  /** By ascending size, the last one at head.size. */
+  readonly checkpoints: readonly StoredCheckpoint[];
+}
+
 /** The store refused a write that would break append-only order. Nothing was written. */
 export class StoreConflictError extends NaosError {}
 
@@ -82,5 +101,19 @@ export function checkAppendBatch(batch: AppendBatch, storedSize: number | undefi
     throw new StoreConflictError(
       `checkpoint size ${batch.checkpoint.size} does not cover entries ${batch.start}..${batch.start + batch.entries.length - 1}`,
     );
+  }
+}
+
+/** Validation every adapter applies before replacing a log. */
+export function checkReplacement(replacement: LogReplacement): void {
+  const { head, entries, checkpoints } = replacement;
+  if (!Number.isSafeInteger(head.size) || head.size < 1 || entries.length !== head.size) {
+    throw new StoreConflictError(`a replacement of ${head.origin} needs its ${head.size} entries and at least one`);
+  }
+  if (!entries.every((entry) => entry instanceof Uint8Array)) throw new StoreConflictError('replacement entries must be Uint8Arrays');
+  const sizes = checkpoints.map((c) => c.size);
+  const ascending = sizes.every((size, i) => Number.isSafeInteger(size) && size >= 0 && (i === 0 || size > sizes[i - 1]!));
+  if (!ascending || sizes[sizes.length - 1] !== head.size) {
+    throw new StoreConflictError(`replacement checkpoints of ${head.origin} must ascend and end at size ${head.size}`);
   }
 }

@@ -3,7 +3,9 @@ import { asError } from '../errors.js';
 import {
   type AppendBatch,
   checkAppendBatch,
+  checkReplacement,
   type LedgerStore,
+  type LogReplacement,
   StoreConflictError,
   StoreUnavailableError,
   type StoredCheckpoint,
@@ -48,6 +50,18 @@ export class MemoryLedgerStore implements LedgerStore {
       log!.entries.push(...batch.entries.map(copyBytes));
       log!.checkpoints.push({ ...batch.checkpoint });
       log!.head = { ...log!.head, size: batch.checkpoint.size };
+    });
+  }
+
+  replaceLog(replacement: LogReplacement): Promise<void> {
+    return this.#run(() => {
+      checkReplacement(replacement);
+      const { head, entries, checkpoints } = replacement;
+      this.#logs.set(head.origin, {
+        head: { origin: head.origin, verifierKey: head.verifierKey, size: head.size },
+        entries: entries.map(copyBytes),
+        checkpoints: checkpoints.map((c) => ({ size: c.size, note: c.note })),
+      });
     });
   }
 

@@ -2,7 +2,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/bytes.js';
 import { seedSigner } from '../../src/crypto/ed25519.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { type LedgerStore, StoreConflictError, StoreUnavailableError, type StoredCheckpoint } from '../../src/storage/ledger-store.js';
+import {
+  type LedgerStore,
+  type LogReplacement,
+  StoreConflictError,
+  StoreUnavailableError,
+  type StoredCheckpoint,
+} from '../../src/storage/ledger-store.js';
 
 /**
  * The one acceptance suite every LedgerStore adapter passes (memory and LevelDB in Node,
@@ -27,6 +33,12 @@ const ORIGIN_B = 'naos/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const head = (origin: string) => ({ origin, verifierKey: `${origin}+00000000+AQ==`, size: 0 });
 const cp = (size: number): StoredCheckpoint => ({ size, note: `note for size ${size}\n` });
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+/** A replacement of `origin` by entries `values` (one byte each), with checkpoints at `sizes` (default: the end). */
+const replacementOf = (origin: string, values: number[], sizes = [values.length]): LogReplacement => ({
+  head: { ...head(origin), verifierKey: `${origin}+11111111+Ag==`, size: values.length },
+  entries: values.map((value) => bytes(value)),
+  checkpoints: sizes.map((size) => ({ size, note: `repaired note for size ${size}\n` })),
+});
 
 export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHarness): void {
   describe(`LedgerStore contract: ${adapter}`, () => {
@@ -47,6 +59,16 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       await store.close();
       store = await harness.open();
       return store;
+    }
+
+    /** Everything the store reports about one log, raw (no verification). */
+    async function contents(origin: string) {
+      return {
+        heads: (await store.listLogs()).filter((log) => log.origin === origin),
+        entries: (await store.readEntries(origin, 0, 1000)).map(toHex),
+        count: await store.countEntries(origin),
+        checkpoints: await store.readCheckpoints(origin),
+      };
     }
 
     it('starts empty', async () => {
@@ -145,6 +167,125 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 2 }]);
       expect((await store.readEntries(ORIGIN_A, 0, 2)).map(toHex)).toEqual(['05', '06']);
       expect(await store.readCheckpoints(ORIGIN_A)).toEqual([cp(0), cp(2)]);
+    });
+
+    it('replaceLog replaces every record of a log, also past its head and under a tampered one', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1), bytes(2)], checkpoint: cp(2) });
+      await store.append({ origin: ORIGIN_A, start: 2, entries: [bytes(3), bytes(4), bytes(5)], checkpoint: cp(5) });
+      await store.close();
+      await harness.corruptEntry(ORIGIN_A, 1, () => bytes(0xee, 0xee));
+      await harness.corruptCheckpoint(ORIGIN_A, 2, (note) => `${note}tampered\n`);
+      await harness.setHeadSize(ORIGIN_A, 4); // entry 4 now lies past the head
+      store = await harness.open();
+      // Sizes 0 and 3 land on keys the old log used (0 a checkpoint, 0–2 entries), with other bytes.
+      const replacement = replacementOf(ORIGIN_A, [0xa0, 0xa1, 0xa2], [0, 3]);
+      await store.replaceLog(replacement);
+      expect(await contents(ORIGIN_A)).toEqual({
+        heads: [replacement.head],
+        entries: ['a0', 'a1', 'a2'],
+        count: 3,
+        checkpoints: replacement.checkpoints,
+      });
+      expect(await store.listLogs()).toEqual([replacement.head]);
+    });
+
+    it('replaceLog creates the log when it does not exist', async () => {
+      const replacement = replacementOf(ORIGIN_A, [7, 8], [1, 2]);
+      await store.replaceLog(replacement);
+      expect(await store.listLogs()).toEqual([replacement.head]);
+      expect(await contents(ORIGIN_A)).toEqual({
+        heads: [replacement.head],
+        entries: ['07', '08'],
+        count: 2,
+        checkpoints: replacement.checkpoints,
+      });
+    });
+
+    it('replaceLog leaves other logs untouched, also one whose origin extends the replaced one', async () => {
+      const longer = `${ORIGIN_A}a`;
+      for (const origin of [ORIGIN_A, ORIGIN_B, longer]) {
+        await store.createLog(head(origin), cp(0));
+        await store.append({ origin, start: 0, entries: [bytes(1), bytes(2), bytes(3)], checkpoint: cp(3) });
+      }
+      const before = { b: await contents(ORIGIN_B), longer: await contents(longer) };
+      await store.replaceLog(replacementOf(ORIGIN_A, [9]));
+      expect({ b: await contents(ORIGIN_B), longer: await contents(longer) }).toEqual(before);
+      expect(before.b.count).toBe(3);
+      expect((await store.listLogs()).map((log) => [log.origin, log.size]).sort()).toEqual([
+        [ORIGIN_A, 1],
+        [longer, 3],
+        [ORIGIN_B, 3],
+      ]);
+    });
+
+    it('replaceLog refuses a replacement that is not a consistent log, writing nothing', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1), bytes(2)], checkpoint: cp(2) });
+      const before = await contents(ORIGIN_A);
+      const valid = replacementOf(ORIGIN_A, [4, 5, 6], [1, 3]);
+      const invalid: Record<string, LogReplacement> = {
+        'fewer entries than the head': { ...valid, entries: valid.entries.slice(0, 2) },
+        'more entries than the head': { ...valid, entries: [...valid.entries, bytes(7)] },
+        'size 0': { head: { ...valid.head, size: 0 }, entries: [], checkpoints: [cp(0)] },
+        'checkpoints out of order': { ...valid, checkpoints: [cp(2), cp(1), cp(3)] },
+        'a repeated checkpoint': { ...valid, checkpoints: [cp(1), cp(1), cp(3)] },
+        'no checkpoint at the head': { ...valid, checkpoints: [cp(1), cp(2)] },
+        'no checkpoints': { ...valid, checkpoints: [] },
+        'an entry that is not bytes': { ...valid, entries: [bytes(4), 'five' as unknown as Uint8Array, bytes(6)] },
+      };
+      for (const [what, replacement] of Object.entries(invalid)) {
+        await expect(store.replaceLog(replacement), what).rejects.toThrow(StoreConflictError);
+        await expect(store.replaceLog({ ...replacement, head: { ...replacement.head, origin: ORIGIN_B } }), what).rejects.toThrow(
+          StoreConflictError,
+        );
+      }
+      expect(await contents(ORIGIN_A)).toEqual(before);
+      expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 2 }]);
+      expect(await contents(ORIGIN_B)).toEqual({ heads: [], entries: [], count: 0, checkpoints: [] });
+    });
+
+    it('appends after replaceLog at the new size, not the old one', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(1), bytes(2), bytes(3), bytes(4)], checkpoint: cp(4) });
+      const replacement = replacementOf(ORIGIN_A, [0xa0, 0xa1]);
+      await store.replaceLog(replacement);
+      await expect(store.append({ origin: ORIGIN_A, start: 4, entries: [bytes(5)], checkpoint: cp(5) })).rejects.toThrow(
+        StoreConflictError,
+      );
+      await store.append({ origin: ORIGIN_A, start: 2, entries: [bytes(0xa2)], checkpoint: cp(3) });
+      expect(await contents(ORIGIN_A)).toEqual({
+        heads: [{ ...replacement.head, size: 3 }],
+        entries: ['a0', 'a1', 'a2'],
+        count: 3,
+        checkpoints: [...replacement.checkpoints, cp(3)],
+      });
+    });
+
+    it('replaceLog is durable across close and reopen', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      await store.append({ origin: ORIGIN_A, start: 0, entries: [bytes(5), bytes(6), bytes(7)], checkpoint: cp(3) });
+      const replacement = replacementOf(ORIGIN_A, [0xb0, 0xb1], [1, 2]);
+      await store.replaceLog(replacement);
+      await reopen();
+      expect(await store.listLogs()).toEqual([replacement.head]);
+      expect(await contents(ORIGIN_A)).toEqual({
+        heads: [replacement.head],
+        entries: ['b0', 'b1'],
+        count: 2,
+        checkpoints: replacement.checkpoints,
+      });
+    });
+
+    it('replaceLog copies the caller buffers when called and does not alias them', async () => {
+      const entry = bytes(1, 2, 3);
+      const replacement: LogReplacement = { head: { ...head(ORIGIN_A), size: 1 }, entries: [entry], checkpoints: [cp(1)] };
+      const replacing = store.replaceLog(replacement);
+      entry.fill(0); // before the write has resolved: the store must already hold its own copy
+      await replacing;
+      const [read] = await store.readEntries(ORIGIN_A, 0, 1);
+      read!.fill(9);
+      expect(toHex((await store.readEntries(ORIGIN_A, 0, 1))[0]!)).toBe('010203');
     });
 
     it('rejects calls after close with StoreUnavailableError', async () => {

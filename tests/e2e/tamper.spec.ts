@@ -1,18 +1,25 @@
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { openNode, rawRecord, reloadNode, slotOf } from './support.js';
+import { expectConverged, openTabs, syncState } from './tabs.js';
 
-test.describe('an altered IndexedDB record is detected on load and nothing is used or repaired', () => {
+/** Flips the last bit of one stored entry, behind the kernel's back; returns the bytes before and after. */
+async function flipLastByte(page: Page, slot: number, origin: string, index: number) {
+  const original = await rawRecord(page, { slot, store: 'entries', key: [origin, index] });
+  if (!original || !('bytes' in original)) throw new Error(`entry ${index} is not stored as bytes`);
+  const tampered = [...original.bytes];
+  tampered[tampered.length - 1]! ^= 0x01;
+  await rawRecord(page, { slot, store: 'entries', key: [origin, index], put: { bytes: tampered } });
+  return { original, tampered };
+}
+
+test.describe('an altered IndexedDB record is detected on load; alone, the node uses and repairs nothing', () => {
   test('one flipped byte in one entry', async ({ page }) => {
     const nodeId = await openNode(page);
     const origin = `naos/${nodeId}`;
     for (let i = 0; i < 4; i++) await page.evaluate((n) => naos.append({ n }), i);
     const slot = await slotOf(page);
 
-    const original = await rawRecord(page, { slot, store: 'entries', key: [origin, 1] });
-    if (!original || !('bytes' in original)) throw new Error('entry 1 is not stored as bytes');
-    const tampered = [...original.bytes];
-    tampered[tampered.length - 1]! ^= 0x01;
-    await rawRecord(page, { slot, store: 'entries', key: [origin, 1], put: { bytes: tampered } });
+    const { tampered } = await flipLastByte(page, slot, origin, 1);
 
     expect(await reloadNode(page)).toBe(nodeId); // the kernel is up…
     const status = await page.evaluate(() => naos.status());
@@ -66,4 +73,38 @@ test.describe('an altered IndexedDB record is detected on load and nothing is us
     await expect(page.getByTestId('damage-alert')).toContainText('checkpoint 2');
     expect(await page.evaluate(() => naos.checkpoint().catch((error: unknown) => (error as Error).name))).toBe('LedgerIntegrityError');
   });
+});
+
+test('a damaged log is re-fetched from a peer tab, verified, and stored in place of the altered records (F6)', async ({ browser }) => {
+  const context = await browser.newContext();
+  try {
+    const [a, b] = (await openTabs(context, 2)) as [Page, Page];
+    const origin = `naos/${await a.evaluate(() => naos.nodeId())}`;
+    // One checkpoint per entry, so that the damage is located to one entry.
+    for (let i = 0; i < 4; i++) await a.evaluate((n) => naos.append({ n }), i);
+    await expectConverged([a, b], { logs: 1 });
+
+    const slot = await slotOf(a);
+    const { original } = await flipLastByte(a, slot, origin, 1);
+
+    // On reload the damage is found; the other tab holds a signed copy, which replaces it.
+    await reloadNode(a);
+    await expect
+      .poll(() => a.evaluate(() => naos.status()), { timeout: 20_000 })
+      .toMatchObject({
+        state: 'ok',
+        damaged: [],
+        repaired: [{ origin, size: 4, problems: [expect.objectContaining({ where: 'entry 1' })] }],
+      });
+    expect(await rawRecord(a, { slot, store: 'entries', key: [origin, 1] })).toEqual(original);
+    await expect(a.getByTestId('repaired-notice')).toContainText('entry 1');
+    await expect(a.getByTestId('damage-alert')).toHaveCount(0);
+
+    // The node carries on where its log ended, and the other tab takes the new entry.
+    expect(await a.evaluate(() => naos.append('after the repair'))).toMatchObject({ index: 4 });
+    await expectConverged([a, b], { logs: 1 });
+    expect((await syncState(b)).heads.find((h) => h.origin === origin)?.size).toBe(5);
+  } finally {
+    await context.close();
+  }
 });

@@ -28,6 +28,7 @@ const level = await LevelLedgerStore.open(dir);
 const store: LedgerStore = {
   listLogs: () => level.listLogs(),
   createLog: (head, checkpoint) => level.createLog(head, checkpoint),
+  replaceLog: (replacement) => level.replaceLog(replacement),
   async append(b: AppendBatch) {
     announce(`writing ${b.start} ${b.checkpoint.size}`);
     await level.append(b);

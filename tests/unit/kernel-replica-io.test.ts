@@ -16,6 +16,7 @@ function recordingStore(data = new Map<string, MemoryLog>()) {
   const store: LedgerStore = {
     listLogs: () => inner.listLogs(),
     createLog: (head, checkpoint) => inner.createLog(head, checkpoint),
+    replaceLog: (replacement) => inner.replaceLog(replacement),
     append: (batch) => {
       appends.push({ origin: batch.origin, durability: batch.durability });
       return inner.append(batch);
@@ -75,7 +76,7 @@ describe('kernel I/O for replication', () => {
 });
 
 describe('sync with a damaged replica', () => {
-  it('does not pull a log the host refused as damaged again and again', async () => {
+  it('repairs a damaged replica with one fetch, and does not pull it again and again', async () => {
     const authorSigner = seedSigner(new Uint8Array(32).fill(5));
     const victimSigner = seedSigner(new Uint8Array(32).fill(6));
     const author = await Kernel.open({ store: new MemoryLedgerStore(), signer: authorSigner, now });
@@ -118,10 +119,11 @@ describe('sync with a damaged replica', () => {
         await Promise.all([engines.author.settled(), engines.victim.settled()]);
       }
     }
-    // 10 s of heartbeats: the damaged log is not fetched over and over (the victim's own
-    // log is fetched by the author once, which is fine).
-    expect(pulls.filter((origin) => origin === author.origin).length).toBeLessThanOrEqual(1);
-    expect(victim.status().damaged).toHaveLength(1);
+    // 10 s of heartbeats: the damaged log is fetched once, which repairs it (F6), and not
+    // over and over (the victim's own log is fetched by the author once, which is fine).
+    expect(pulls.filter((origin) => origin === author.origin)).toHaveLength(1);
+    expect(victim.status()).toMatchObject({ state: 'ok', damaged: [], repaired: [{ origin: author.origin, size: 3 }] });
+    expect(victim.stateRoot()).toBe(author.stateRoot());
   });
 });
 

@@ -80,22 +80,48 @@ export class NodePanel extends LitElement {
     }
   }
 
-  #renderDamage(node: NodeSnapshot): TemplateResult | typeof nothing {
-    if (node.status.state !== 'damaged') return nothing;
-    return html`<section class="card alert" role="alert" data-testid="damage-alert">
-      <h2>⚠ Ledger damaged</h2>
-      <p>
-        Stored data failed verification. This node refuses to use it: nothing from a damaged log is served or appended to, and the stored
-        bytes are left exactly as found.
-      </p>
-      ${node.status.damaged.map(
-        (log) =>
-          html`<h3><code>${log.origin}</code></h3>
-            <ul>
-              ${log.problems.map((p) => html`<li><strong>${p.where}</strong>: ${p.what}</li>`)}
-            </ul>`,
-      )}
-    </section>`;
+  #renderDamage(node: NodeSnapshot): TemplateResult {
+    const { damaged, repaired } = node.status;
+    return html`${
+      damaged.length > 0
+        ? html`<section class="card alert" role="alert" data-testid="damage-alert">
+            <h2>⚠ Ledger damaged</h2>
+            <p>
+              Stored data failed verification. This node refuses to use it: nothing from a damaged log is served or appended to, and the
+              stored bytes are left as found until a complete copy, verified against its author's signatures, has been fetched from peers to
+              replace them.
+            </p>
+            ${damaged.map(
+              (log) =>
+                html`<h3><code>${log.origin}</code></h3>
+                  <ul>
+                    ${log.problems.map((p) => html`<li><strong>${p.where}</strong>: ${p.what}</li>`)}
+                  </ul>
+                  ${
+                    log.repair
+                      ? html`<p data-testid="repair-progress">
+                          Repair: ${log.repair.have} of ${log.repair.need} entries fetched from peers and verified.
+                        </p>`
+                      : nothing
+                  }`,
+            )}
+          </section>`
+        : nothing
+    }
+    ${
+      repaired.length > 0
+        ? html`<section class="card" data-testid="repaired-notice">
+            <h2>Ledger repaired from peers</h2>
+            ${repaired.map(
+              (log) =>
+                html`<p>
+                  <code>${log.origin}</code>: ${log.size} entries verified and stored in place of damaged records
+                  (${log.problems.map((p) => p.where).join(', ')}).
+                </p>`,
+            )}
+          </section>`
+        : nothing
+    }`;
   }
 
   #renderIdentity(node: NodeSnapshot): TemplateResult {

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { seedSigner } from '../../src/crypto/ed25519.js';
+import { decodeEnvelope } from '../../src/federation/messages.js';
+import { SyncEngine } from '../../src/federation/sync-engine.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { LedgerIntegrityError } from '../../src/ledger/integrity.js';
+import { BatchRejectedError } from '../../src/ledger/log-batch.js';
+import { type LogReplacement, StoreUnavailableError } from '../../src/storage/ledger-store.js';
+import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
+
+/**
+ * F6 repair: a log found damaged on open is re-fetched from peers, verified as a log not
+ * held yet, and replaces the damaged records only once complete — for the node's own log,
+ * never shorter than anything its damaged records claim.
+ */
+const MANIFEST = { region: 't', shard: 't', types: [], capabilities: [], trust: 'experimental', started: 0, software: 't' } as const;
+
+interface Node {
+  readonly data: Map<string, MemoryLog>;
+  readonly kernel: Kernel;
+  readonly engine: SyncEngine;
+  readonly outbox: Uint8Array[];
+  /** Origins of the entries this node asked for. */
+  readonly pulls: string[];
+}
+
+async function node(seed: number, data = new Map<string, MemoryLog>(), store = new MemoryLedgerStore(data)): Promise<Node> {
+  const signer = seedSigner(new Uint8Array(32).fill(seed));
+  const kernel = await Kernel.open({ store, signer, now: () => 1_000 });
+  const outbox: Uint8Array[] = [];
+  const pulls: string[] = [];
+  const engine = new SyncEngine({
+    host: kernel,
+    signer,
+    manifest: MANIFEST,
+    now: () => 0,
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    send: (bytes) => {
+      const body = decodeEnvelope(bytes).body;
+      if (body.type === 'REQUEST' && body.want === 'entries') pulls.push(body.origin);
+      outbox.push(bytes);
+    },
+  });
+  await engine.start();
+  return { data, kernel, engine, outbox, pulls };
+}
+
+/** Reopens a node over the same stored data (a reload), optionally through another store object. */
+async function reopen(from: Node, seed: number, store?: MemoryLedgerStore): Promise<Node> {
+  from.engine.close();
+  return node(seed, from.data, store);
+}
+
+/** Each node greets the other (its state root), then every message is delivered both ways until nothing is left (the clock never moves). */
+async function exchange(a: Node, b: Node): Promise<void> {
+  await a.engine.greet(b.kernel.nodeId);
+  await b.engine.greet(a.kernel.nodeId);
+  for (let round = 0; round < 100 && (a.outbox.length > 0 || b.outbox.length > 0); round++) {
+    for (const bytes of a.outbox.splice(0)) await b.engine.receive(bytes, 'a');
+    for (const bytes of b.outbox.splice(0)) await a.engine.receive(bytes, 'b');
+    await Promise.all([a.engine.settled(), b.engine.settled()]);
+  }
+}
+
+function flipLastByte(data: Map<string, MemoryLog>, origin: string, index: number): Uint8Array {
+  const log = data.get(origin)!;
+  const tampered = log.entries[index]!.slice();
+  tampered[tampered.length - 1]! ^= 0x01;
+  log.entries[index] = tampered;
+  return tampered;
+}
+
+/** Node a appends `count` entries, one checkpoint each; node b replicates them. */
+async function authorAndReplica(count: number): Promise<{ a: Node; b: Node }> {
+  const a = await node(1);
+  const b = await node(2);
+  for (let i = 0; i < count; i++) await a.kernel.append({ n: i });
+  await exchange(a, b);
+  return { a, b };
+}
+
+const payloads = async (kernel: Kernel, origin: string) => (await kernel.entries(0, kernel.heldSize(origin), origin)).map((e) => e.payload);
+
+describe('repairing a damaged log from peers (F6)', () => {
+  it("re-fetches the node's own log from a peer, replaces the damaged records, and appends again", async () => {
+    const { a, b } = await authorAndReplica(5);
+    expect(b.kernel.heldSize(a.kernel.origin)).toBe(5);
+    const original = a.data.get(a.kernel.origin)!.entries.map((e) => e.slice());
+    flipLastByte(a.data, a.kernel.origin, 2);
+
+    const damaged = await reopen(a, 1);
+    expect(damaged.kernel.status()).toMatchObject({
+      state: 'damaged',
+      damaged: [
+        {
+          origin: a.kernel.origin,
+          problems: expect.arrayContaining([expect.objectContaining({ where: 'entry 2' })]) as unknown,
+          repair: { have: 0, need: 5 },
+        },
+      ],
+      repaired: [],
+    });
+    await expect(damaged.kernel.append('refused')).rejects.toThrow(LedgerIntegrityError);
+
+    await exchange(damaged, b);
+    expect(damaged.kernel.status()).toMatchObject({
+      state: 'ok',
+      damaged: [],
+      repaired: [
+        { origin: a.kernel.origin, size: 5, problems: expect.arrayContaining([expect.objectContaining({ where: 'entry 2' })]) as unknown },
+      ],
+    });
+    // The stored records are the author's again, byte for byte.
+    expect(damaged.data.get(a.kernel.origin)!.entries).toEqual(original);
+    expect(await payloads(damaged.kernel, a.kernel.origin)).toEqual([0, 1, 2, 3, 4].map((n) => ({ n })));
+    // The clock and position carry on after the restored entries; the peer takes the new one.
+    expect(await damaged.kernel.append('after the repair')).toMatchObject({ index: 5 });
+    await exchange(damaged, b);
+    expect(b.kernel.stateRoot()).toBe(damaged.kernel.stateRoot());
+
+    // What was stored verifies on the next open.
+    const again = await reopen(damaged, 1);
+    expect(again.kernel.status()).toMatchObject({ state: 'ok', damaged: [], repaired: [] });
+    expect(again.kernel.heldSize(a.kernel.origin)).toBe(6);
+  });
+
+  it('does not replace its own log with a copy shorter than what its damaged records claim', async () => {
+    const { a, b } = await authorAndReplica(3);
+    // Two more that the peer never received.
+    await a.kernel.append({ n: 3 });
+    await a.kernel.append({ n: 4 });
+    const tampered = flipLastByte(a.data, a.kernel.origin, 1);
+
+    const damaged = await reopen(a, 1);
+    b.outbox.length = 0;
+    await exchange(damaged, b);
+    // The peer's 3 entries are verified and held aside; 5 are needed (entries 3 and 4 may
+    // have been sent elsewhere: signing new ones at those positions would be a fork).
+    expect(damaged.kernel.status()).toMatchObject({ state: 'damaged', damaged: [{ repair: { have: 3, need: 5 } }] });
+    expect(damaged.data.get(a.kernel.origin)!.entries[1]).toEqual(tampered);
+    expect(damaged.data.get(a.kernel.origin)!.head.size).toBe(5);
+    await expect(damaged.kernel.append('refused')).rejects.toThrow(LedgerIntegrityError);
+    await expect(damaged.kernel.entries(0, 1, a.kernel.origin)).rejects.toThrow(LedgerIntegrityError);
+    // Meeting the peer again does not fetch what the copy already holds.
+    const pulled = damaged.pulls.length;
+    await exchange(damaged, b);
+    await exchange(damaged, b);
+    expect(damaged.pulls.slice(pulled)).toEqual([]);
+  });
+
+  it("repairs a replica of another node's log, and the two agree again", async () => {
+    const { a, b } = await authorAndReplica(4);
+    flipLastByte(b.data, a.kernel.origin, 0);
+
+    const damaged = await reopen(b, 2);
+    expect(damaged.kernel.status()).toMatchObject({
+      state: 'damaged',
+      damaged: [{ origin: a.kernel.origin, repair: { have: 0, need: 1 } }],
+    });
+    await exchange(a, damaged);
+    expect(damaged.kernel.status()).toMatchObject({ state: 'ok', repaired: [{ origin: a.kernel.origin, size: 4 }] });
+    expect(damaged.kernel.stateRoot()).toBe(a.kernel.stateRoot());
+    expect(await payloads(damaged.kernel, a.kernel.origin)).toEqual([0, 1, 2, 3].map((n) => ({ n })));
+  });
+
+  it('refuses a forged copy: nothing is staged or stored, and the log stays damaged', async () => {
+    const { a, b } = await authorAndReplica(3);
+    flipLastByte(a.data, a.kernel.origin, 0);
+    const damaged = await reopen(a, 1);
+
+    const genuine = (await b.kernel.readBatch(a.kernel.origin, 0, 1 << 20))!;
+    const forged = {
+      ...genuine,
+      entries: genuine.entries.map((e, i) => (i === 1 ? Uint8Array.from(e, (x, j) => (j === e.length - 1 ? x ^ 1 : x)) : e)),
+    };
+    await expect(damaged.kernel.applyBatch(forged)).rejects.toThrow(BatchRejectedError);
+    const otherKey = { ...genuine, verifierKey: b.kernel.verifierKey };
+    await expect(damaged.kernel.applyBatch(otherKey)).rejects.toThrow(BatchRejectedError);
+    expect(damaged.kernel.status()).toMatchObject({ state: 'damaged', damaged: [{ repair: { have: 0, need: 3 } }] });
+    expect(damaged.kernel.heldSize(a.kernel.origin)).toBe(0);
+
+    // The genuine copy still repairs it afterwards.
+    expect(await damaged.kernel.applyBatch(genuine)).toEqual({ status: 'applied', size: 3 });
+    expect(damaged.kernel.status().state).toBe('ok');
+  });
+
+  it('keeps the verified copy when the store fails to replace, and retries with the next batch', async () => {
+    const { a, b } = await authorAndReplica(2);
+    const tampered = flipLastByte(a.data, a.kernel.origin, 1);
+
+    class FailingOnce extends MemoryLedgerStore {
+      failures = 1;
+      override replaceLog(replacement: LogReplacement): Promise<void> {
+        if (this.failures-- > 0) return Promise.reject(new StoreUnavailableError('disk full'));
+        return super.replaceLog(replacement);
+      }
+    }
+    const store = new FailingOnce(a.data);
+    const damaged = await reopen(a, 1, store);
+    const batch = (await b.kernel.readBatch(a.kernel.origin, 0, 1 << 20))!;
+    await expect(damaged.kernel.applyBatch(batch)).rejects.toThrow(StoreUnavailableError);
+    expect(damaged.kernel.status()).toMatchObject({ state: 'damaged', damaged: [{ repair: { have: 2, need: 2 } }] });
+    expect(a.data.get(a.kernel.origin)!.entries[1]).toEqual(tampered);
+    // The same batch again is a duplicate of the copy, which is now written.
+    expect(await damaged.kernel.applyBatch(batch)).toEqual({ status: 'applied', size: 2 });
+    expect(damaged.kernel.status().state).toBe('ok');
+    expect(a.data.get(a.kernel.origin)!.entries[1]).not.toEqual(tampered);
+  });
+});
