@@ -56,6 +56,11 @@ export interface SyncHost {
   applyBatch(batch: LogBatch): Promise<ApplyOutcome>;
   /** True for a log the host holds but refuses to extend (damaged and not under repair): not worth fetching. */
   refuses(origin: string): boolean;
+  /**
+   * A peer holds a checkpoint, verified against the host's own key, of the host's own log
+   * at a size larger than it holds: the host must not sign at those positions again.
+   */
+  noteOwnCheckpoint(size: number): void;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
   // Equivocation (F11); see docs/SYNC.md.
   /** Authors proven to have equivocated: their logs are no longer synced. */
@@ -481,6 +486,8 @@ export class SyncEngine {
         if (evidence) await this.#onEquivocation(evidence, peer.nodeId);
         continue;
       }
+      // Our own log, signed by us at a size we no longer hold: our storage lost entries.
+      if (origin === this.#ownOrigin()) this.#o.host.noteOwnCheckpoint(size);
       peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
       // From what we hold — for a damaged log under repair, what its copy holds so far.
       const from = this.#o.host.heldSize(origin);

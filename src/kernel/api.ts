@@ -75,6 +75,12 @@ export interface KernelStatus {
   readonly damaged: readonly DamagedLog[];
   /** Logs repaired from peers since this kernel opened. */
   readonly repaired: readonly RepairedLog[];
+  /**
+   * Present while the own log holds fewer entries (`have`) than a peer proves this node
+   * signed (`signed`): its storage was rolled back. Appends are refused until sync has
+   * restored them.
+   */
+  readonly restoring?: { readonly have: number; readonly signed: number };
 }
 
 export interface AppendOptions {

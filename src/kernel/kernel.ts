@@ -5,7 +5,7 @@ import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node
 import { formatCheckpoint, openCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
 import { decodeEntry, encodeEntry, type Entry, entryId } from '../ledger/entry.js';
 import { EQUIVOCATION_KIND, type Equivocation, EvidenceError, makeEquivocation, verifyEquivocation } from '../ledger/equivocation.js';
-import { type Hlc, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
+import { type Hlc, hlcCompare, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
 import { LedgerIntegrityError } from '../ledger/integrity.js';
 import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
 import { formatVerifierKey, makeVerifier, parseVerifierKey } from '../ledger/note.js';
@@ -75,6 +75,13 @@ export class UnknownLogError extends NaosError {}
 export class KernelClosedError extends NaosError {}
 
 /**
+ * The node's own log holds fewer entries than a peer proves it signed (a checkpoint of
+ * its own key at a larger size): its storage lost them. Nothing new is signed until they
+ * are restored from peers — signing at those positions again would be a fork.
+ */
+export class OwnLogBehindError extends NaosError {}
+
+/**
  * A damaged log being re-fetched: batches from peers are verified as for a new log and
  * kept in memory; once the copy reaches `need` entries it replaces the stored records.
  */
@@ -136,6 +143,8 @@ export class Kernel {
   readonly #locks = new Map<string, Promise<unknown>>();
   #clock: Hlc = HLC_ZERO;
   #closed = false;
+  /** Largest size of the own log proven signed by this node's key (seen in a peer's advert). */
+  #ownSigned = 0;
   /**
    * The newest committed entries of the own log (contiguous, at most OWN_TAIL_BYTES):
    * exactly the bytes that were hashed into the tree, so they are served without a
@@ -204,6 +213,7 @@ export class Kernel {
         };
       }),
       repaired: this.#repaired.map((r) => ({ ...r, problems: [...r.problems] })),
+      ...(this.#ownBehind() && { restoring: { have: this.heldSize(this.origin), signed: this.#ownSigned } }),
     };
   }
 
@@ -217,6 +227,15 @@ export class Kernel {
     if (head.origin !== this.origin) return 1;
     const [count, checkpoints] = await Promise.all([this.#store.countEntries(head.origin), this.#store.readCheckpoints(head.origin)]);
     return Math.max(1, head.size, count, ...checkpoints.map((c) => c.size));
+  }
+
+  /**
+   * A peer holds a checkpoint of this node's own log at `size`, verified against this
+   * node's key (the sync engine calls this). If the own log is shorter — its storage was
+   * rolled back — appends are refused with OwnLogBehindError until sync has restored it.
+   */
+  noteOwnCheckpoint(size: number): void {
+    if (Number.isSafeInteger(size) && size > this.#ownSigned) this.#ownSigned = size;
   }
 
   /** Appends one JSON value to the node's log. Resolves once it is durable and signed. */
@@ -377,6 +396,8 @@ export class Kernel {
           log.rollback();
           throw error;
         }
+        // New entries are timed after the restored ones.
+        this.#clockAfter(plan.decoded[plan.decoded.length - 1]!.time);
       } else {
         // A verified replica is used at once and written behind (relaxed durability, in
         // order): peers see it without waiting for IndexedDB, and if the write is lost it
@@ -426,7 +447,7 @@ export class Kernel {
     const problems = damaged >= 0 ? this.#damaged.splice(damaged, 1)[0]!.problems : [];
     this.#repaired.push({ origin: log.origin, problems, size: log.size });
     this.#logs.set(log.origin, log);
-    if (log.origin === this.origin) this.#clock = decodeEntry(repair.entries[repair.entries.length - 1]!).time;
+    if (log.origin === this.origin) this.#clockAfter(decodeEntry(repair.entries[repair.entries.length - 1]!).time);
     for (const view of repair.views) this.#view.apply(view);
     this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) }, repair.views);
     for (const view of repair.views) if (view.kind === EQUIVOCATION_KIND) await this.#acceptRecord(view, log.origin);
@@ -762,6 +783,10 @@ export class Kernel {
     throw new UnknownLogError(`this node holds no log ${JSON.stringify(origin)}`);
   }
 
+  #ownBehind(): boolean {
+    return this.heldSize(this.origin) < this.#ownSigned;
+  }
+
   #ownLog(): VerifiedLog {
     if (this.#closed) throw new KernelClosedError('kernel is closed');
     return this.#log(this.origin);
@@ -778,7 +803,12 @@ export class Kernel {
   async #restoreClock(log: VerifiedLog): Promise<void> {
     if (log.size === 0) return;
     const [last] = await this.#store.readEntries(log.origin, log.size - 1, log.size);
-    if (last) this.#clock = decodeEntry(last).time;
+    if (last) this.#clockAfter(decodeEntry(last).time);
+  }
+
+  /** Moves the clock to `time` of an own entry, if it is later (entries restored from peers). */
+  #clockAfter(time: Hlc): void {
+    if (hlcCompare(time, this.#clock) > 0) this.#clock = time;
   }
 
   async #drain(): Promise<void> {
@@ -808,6 +838,13 @@ export class Kernel {
       return;
     }
     const start = log.size;
+    if (start < this.#ownSigned) {
+      const error = new OwnLogBehindError(
+        `this node signed ${this.#ownSigned} entries of its log, its store holds ${start}: they are being restored from peers, and nothing new is signed before (that would be a fork)`,
+      );
+      for (const group of groups) group.reject(error);
+      return;
+    }
     const accepted: { group: PendingGroup; results: AppendResult[] }[] = [];
     const bytes: Uint8Array[] = [];
     const views: ViewEntry[] = [];

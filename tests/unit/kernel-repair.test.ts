@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
 import { decodeEnvelope } from '../../src/federation/messages.js';
 import { SyncEngine } from '../../src/federation/sync-engine.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { Kernel, OwnLogBehindError } from '../../src/kernel/kernel.js';
+import { hlcCompare } from '../../src/ledger/hlc.js';
 import { LedgerIntegrityError } from '../../src/ledger/integrity.js';
 import { BatchRejectedError } from '../../src/ledger/log-batch.js';
 import { type LogReplacement, StoreUnavailableError } from '../../src/storage/ledger-store.js';
@@ -14,6 +15,9 @@ import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-stor
  * never shorter than anything its damaged records claim.
  */
 const MANIFEST = { region: 't', shard: 't', types: [], capabilities: [], trust: 'experimental', started: 0, software: 't' } as const;
+
+/** The sync engines' clock: still, unless a test moves it. */
+let clock = 0;
 
 interface Node {
   readonly data: Map<string, MemoryLog>;
@@ -33,7 +37,7 @@ async function node(seed: number, data = new Map<string, MemoryLog>(), store = n
     host: kernel,
     signer,
     manifest: MANIFEST,
-    now: () => 0,
+    now: () => clock,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     send: (bytes) => {
       const body = decodeEnvelope(bytes).body;
@@ -51,13 +55,16 @@ async function reopen(from: Node, seed: number, store?: MemoryLedgerStore): Prom
   return node(seed, from.data, store);
 }
 
-/** Each node greets the other (its state root), then every message is delivered both ways until nothing is left (the clock never moves). */
-async function exchange(a: Node, b: Node): Promise<void> {
+/**
+ * Each node greets the other (its state root), then every message is delivered both ways
+ * until nothing is left (the clock never moves). `deliverToA` may drop messages to a.
+ */
+async function exchange(a: Node, b: Node, deliverToA: (bytes: Uint8Array) => boolean = () => true): Promise<void> {
   await a.engine.greet(b.kernel.nodeId);
   await b.engine.greet(a.kernel.nodeId);
   for (let round = 0; round < 100 && (a.outbox.length > 0 || b.outbox.length > 0); round++) {
     for (const bytes of a.outbox.splice(0)) await b.engine.receive(bytes, 'a');
-    for (const bytes of b.outbox.splice(0)) await a.engine.receive(bytes, 'b');
+    for (const bytes of b.outbox.splice(0)) if (deliverToA(bytes)) await a.engine.receive(bytes, 'b');
     await Promise.all([a.engine.settled(), b.engine.settled()]);
   }
 }
@@ -205,5 +212,56 @@ describe('repairing a damaged log from peers (F6)', () => {
     expect(await damaged.kernel.applyBatch(batch)).toEqual({ status: 'applied', size: 2 });
     expect(damaged.kernel.status().state).toBe('ok');
     expect(a.data.get(a.kernel.origin)!.entries[1]).not.toEqual(tampered);
+  });
+});
+
+describe('after its storage was rolled back, a node signs nothing where it already signed', () => {
+  /** Deletes the newest own entries consistently (entries, checkpoints, head): the log still verifies. */
+  function rollBack(data: Map<string, MemoryLog>, origin: string, size: number): void {
+    const log = data.get(origin)!;
+    log.entries = log.entries.slice(0, size);
+    log.checkpoints = log.checkpoints.filter((c) => c.size <= size);
+    log.head = { ...log.head, size };
+  }
+  const isBatchResponse = (bytes: Uint8Array) => {
+    const body = decodeEnvelope(bytes).body;
+    return body.type === 'RESPONSE' && 'batch' in body;
+  };
+
+  it('refuses appends while a peer proves a longer own log, restores it from the peer, then appends after it', async () => {
+    const { a, b } = await authorAndReplica(5);
+    rollBack(a.data, a.kernel.origin, 3);
+    const rolledBack = await reopen(a, 1);
+    expect(rolledBack.kernel.status()).toMatchObject({ state: 'ok', damaged: [] });
+    expect(rolledBack.kernel.heldSize(a.kernel.origin)).toBe(3);
+
+    // The peer's heads arrive (its copy: 5 entries under this node's signature), its batches do not.
+    await exchange(rolledBack, b, (bytes) => !isBatchResponse(bytes));
+    expect(rolledBack.kernel.status().restoring).toEqual({ have: 3, signed: 5 });
+    await expect(rolledBack.kernel.append('would be a fork')).rejects.toThrow(OwnLogBehindError);
+    expect(rolledBack.kernel.heldSize(a.kernel.origin)).toBe(3);
+
+    // The unanswered request times out; the next exchange fetches the lost entries.
+    clock += 10_000;
+    await rolledBack.engine.tick();
+    await exchange(rolledBack, b);
+    expect(rolledBack.kernel.status().restoring).toBeUndefined();
+    expect(await rolledBack.kernel.append('after the restore')).toMatchObject({ index: 5 });
+    // Its time comes after the restored entries' (the wall clock here stands still).
+    const [restored, next] = await rolledBack.kernel.entries(4, 6);
+    expect(hlcCompare(next!.time, restored!.time)).toBeGreaterThan(0);
+    await exchange(rolledBack, b);
+    expect(b.kernel.stateRoot()).toBe(rolledBack.kernel.stateRoot());
+    expect([b.kernel.flagged(), rolledBack.kernel.flagged()]).toEqual([[], []]);
+  });
+
+  it('ignores a smaller or equal own checkpoint, and a peer with nothing newer', async () => {
+    const { a, b } = await authorAndReplica(3);
+    a.kernel.noteOwnCheckpoint(2);
+    a.kernel.noteOwnCheckpoint(3);
+    a.kernel.noteOwnCheckpoint(Number.NaN);
+    await exchange(a, b);
+    expect(a.kernel.status().restoring).toBeUndefined();
+    expect(await a.kernel.append('next')).toMatchObject({ index: 3 });
   });
 });

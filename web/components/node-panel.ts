@@ -81,8 +81,20 @@ export class NodePanel extends LitElement {
   }
 
   #renderDamage(node: NodeSnapshot): TemplateResult {
-    const { damaged, repaired } = node.status;
+    const { damaged, repaired, restoring } = node.status;
     return html`${
+      restoring
+        ? html`<section class="card alert" role="alert" data-testid="restoring-alert">
+            <h2>⚠ Own log behind its signatures</h2>
+            <p>
+              A peer holds ${restoring.signed} entries of this node's log under this node's signature; its store holds ${restoring.have}
+              (the store lost the newest ones). They are being restored from peers; until then appends are refused, because signing at those
+              positions again would be a fork.
+            </p>
+          </section>`
+        : nothing
+    }
+    ${
       damaged.length > 0
         ? html`<section class="card alert" role="alert" data-testid="damage-alert">
             <h2>⚠ Ledger damaged</h2>
