@@ -32,7 +32,7 @@ test('globalThis.naos exposes the stable calls with their documented shapes', as
     { origin: `naos/${nodeId}`, size: 1, root: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown },
   ]);
   expect(await page.evaluate(() => naos.peers())).toEqual([]);
-  expect(await page.evaluate(() => naos.status())).toEqual({ state: 'ok', nodeId, damaged: [] });
+  expect(await page.evaluate(() => naos.status())).toEqual({ state: 'ok', nodeId, damaged: [], repaired: [] });
   const [entry] = await page.evaluate(() => naos.entries(0, 1));
   expect(entry).toMatchObject({ index: 0, id: appended.id, kind: 'data', author: nodeId, payload: { hello: 'world' } });
 });

@@ -17,7 +17,7 @@ test('entries, roots, checkpoints and node id survive a reload', async ({ page }
 
   await reloadNode(page);
   expect(await nodeState(page)).toEqual(before);
-  expect(await page.evaluate(() => naos.status())).toEqual({ state: 'ok', nodeId, damaged: [] });
+  expect(await page.evaluate(() => naos.status())).toEqual({ state: 'ok', nodeId, damaged: [], repaired: [] });
   await expect(page.getByTestId('node-id')).toHaveText(nodeId);
   await expect(page.getByTestId('log-size')).toHaveText('7');
   await expect(page.getByTestId('log-root')).toHaveText(before.heads[0]!.root);
