@@ -361,14 +361,14 @@ export class Kernel {
   applyBatch(batch: LogBatch): Promise<ApplyOutcome> {
     return this.#exclusive(batch.origin, async () => {
       if (this.#closed) throw new KernelClosedError('kernel is closed');
+      const flag = this.#flags.get(batch.origin);
+      if (flag && batch.start + batch.entries.length > flag.forkSize)
+        return { status: 'refused-flagged' as const, forkSize: flag.forkSize };
       const repair = this.#repairs.get(batch.origin);
       if (repair) return this.#repairWith(repair, batch);
       if (this.#damaged.some((d) => d.origin === batch.origin)) {
         return { status: 'refused-damaged' as const };
       }
-      const flag = this.#flags.get(batch.origin);
-      if (flag && batch.start + batch.entries.length > flag.forkSize)
-        return { status: 'refused-flagged' as const, forkSize: flag.forkSize };
       const writer = this.#writers.get(batch.origin);
       if (writer?.failure && writer.pendingCount >= this.#maxUnwritten) {
         writer.retry();

@@ -3,6 +3,7 @@ import { seedSigner } from '../../src/crypto/ed25519.js';
 import { decodeEnvelope } from '../../src/federation/messages.js';
 import { SyncEngine } from '../../src/federation/sync-engine.js';
 import { Kernel, OwnLogBehindError } from '../../src/kernel/kernel.js';
+import { makeEquivocation } from '../../src/ledger/equivocation.js';
 import { hlcCompare } from '../../src/ledger/hlc.js';
 import { LedgerIntegrityError } from '../../src/ledger/integrity.js';
 import { BatchRejectedError } from '../../src/ledger/log-batch.js';
@@ -212,6 +213,37 @@ describe('repairing a damaged log from peers (F6)', () => {
     expect(await damaged.kernel.applyBatch(batch)).toEqual({ status: 'applied', size: 2 });
     expect(damaged.kernel.status().state).toBe('ok');
     expect(a.data.get(a.kernel.origin)!.entries[1]).not.toEqual(tampered);
+  });
+  it('takes nothing past the fork point of an author proven to have equivocated, also into a repair copy', async () => {
+    const open = (seed: number, data = new Map<string, MemoryLog>()) =>
+      Kernel.open({ store: new MemoryLedgerStore(data), signer: seedSigner(new Uint8Array(32).fill(seed)), now: () => 1_000 });
+    const honest = await open(1);
+    const twin = await open(1);
+    for (let i = 0; i < 3; i++) {
+      await honest.append(`history A ${i}`);
+      await twin.append(`history B ${i}`);
+    }
+    const data = new Map<string, MemoryLog>();
+    const replica = await open(2, data);
+    const batch = (await honest.readBatch(honest.origin, 0, 1 << 20))!;
+    await replica.applyBatch(batch);
+    await replica.close();
+    flipLastByte(data, honest.origin, 0);
+    const damaged = await open(2, data);
+    const evidence = makeEquivocation({
+      origin: honest.origin,
+      verifierKey: honest.verifierKey,
+      notes: [
+        { note: honest.checkpoint(), size: 3 },
+        { note: twin.checkpoint(), size: 3 },
+      ],
+    });
+    const { flag } = await damaged.recordEquivocation(evidence);
+    expect(flag.forkSize).toBe(3);
+    await honest.append('history A 3');
+    const longer = (await honest.readBatch(honest.origin, 0, 1 << 20))!;
+    expect(await damaged.applyBatch(longer)).toEqual({ status: 'refused-flagged', forkSize: 3 });
+    expect(damaged.status()).toMatchObject({ state: 'damaged', damaged: [{ origin: honest.origin, repair: { have: 0 } }] });
   });
 });
 
