@@ -73,14 +73,14 @@ export class NodePanel extends LitElement {
           <p><code>${phase.error}</code></p>
         </section>`;
       case 'ready':
-        return html`${this.#renderDamage(phase.node)}
+        return html`${this.#renderIntegrity(phase.node)}
         ${phase.refreshError ? html`<p class="card alert" role="alert">Could not read the node state: ${phase.refreshError}</p>` : nothing}
         ${this.#renderIdentity(phase.node)} ${this.#renderLog(phase.node)} ${this.#renderAppend(phase.node)}
         ${this.#renderProve(phase.node)}`;
     }
   }
 
-  #renderDamage(node: NodeSnapshot): TemplateResult {
+  #renderIntegrity(node: NodeSnapshot): TemplateResult {
     const { damaged, repaired, restoring } = node.status;
     return html`${
       restoring
