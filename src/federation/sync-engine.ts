@@ -54,8 +54,6 @@ export interface SyncHost {
   stateRoot(): string;
   readBatch(origin: string, start: number, budgetBytes: number): Promise<LogBatch | undefined>;
   applyBatch(batch: LogBatch): Promise<ApplyOutcome>;
-  /** True for a log the host holds but refuses to extend (damaged and not under repair): not worth fetching. */
-  refuses(origin: string): boolean;
   /**
    * A peer holds a checkpoint, verified against the host's own key, of the host's own log
    * at a size larger than it holds: the host must not sign at those positions again.
@@ -491,7 +489,7 @@ export class SyncEngine {
       peer.sizes.set(origin, Math.max(peer.sizes.get(origin) ?? 0, size));
       // From what we hold — for a damaged log under repair, what its copy holds so far.
       const from = this.#o.host.heldSize(origin);
-      if (size > from && !this.#o.host.refuses(origin)) await this.#pull(peer, origin, from);
+      if (size > from) await this.#pull(peer, origin, from);
     }
   }
 
@@ -537,7 +535,6 @@ export class SyncEngine {
       batch.start <= heldBefore &&
       end > heldBefore &&
       (peer.sizes.get(batch.origin) ?? 0) > end &&
-      !this.#o.host.refuses(batch.origin) &&
       !this.#flaggedOrigins().has(batch.origin)
     ) {
       await this.#pull(peer, batch.origin, end);
@@ -550,7 +547,7 @@ export class SyncEngine {
       throw error;
     }
     // Fetching a log we refuse to extend would only bring the same refusal back.
-    if (outcome.status === 'refused-damaged' || outcome.status === 'refused-flagged' || outcome.status === 'refused-unwritable') return;
+    if (outcome.status === 'refused-flagged' || outcome.status === 'refused-unwritable') return;
     const held = this.#o.host.heldSize(batch.origin);
     if (outcome.status === 'gap') {
       await this.#pull(peer, batch.origin, outcome.have);

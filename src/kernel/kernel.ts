@@ -42,8 +42,6 @@ export type ApplyOutcome =
   | { readonly status: 'applied'; readonly size: number }
   | { readonly status: 'duplicate' }
   | { readonly status: 'gap'; readonly have: number }
-  /** The log is held but damaged locally; it is not extended until repaired. */
-  | { readonly status: 'refused-damaged' }
   /** The log's author equivocated (F11): nothing past the fork point is accepted. */
   | { readonly status: 'refused-flagged'; readonly forkSize: number }
   /** The store keeps failing to write this replica and too much is waiting: take no more for now. */
@@ -364,11 +362,9 @@ export class Kernel {
       const flag = this.#flags.get(batch.origin);
       if (flag && batch.start + batch.entries.length > flag.forkSize)
         return { status: 'refused-flagged' as const, forkSize: flag.forkSize };
+      // Every log found damaged on open is under repair until it is replaced.
       const repair = this.#repairs.get(batch.origin);
       if (repair) return this.#repairWith(repair, batch);
-      if (this.#damaged.some((d) => d.origin === batch.origin)) {
-        return { status: 'refused-damaged' as const };
-      }
       const writer = this.#writers.get(batch.origin);
       if (writer?.failure && writer.pendingCount >= this.#maxUnwritten) {
         writer.retry();
@@ -452,15 +448,6 @@ export class Kernel {
     this.#emit({ origin: log.origin, size: log.size, root: toHex(log.root()) }, repair.views);
     for (const view of repair.views) if (view.kind === EQUIVOCATION_KIND) await this.#acceptRecord(view, log.origin);
     return { status: 'applied', size: log.size };
-  }
-
-  /**
-   * True if the log is held but was refused as damaged on open and is not being
-   * repaired: it is neither served nor extended. (A damaged log is repaired from peers:
-   * see #repairWith.)
-   */
-  refuses(origin: string): boolean {
-    return this.#damaged.some((d) => d.origin === origin) && !this.#repairs.has(origin);
   }
 
   checkpoints(origin: string = this.origin): { size: number; note: string }[] {

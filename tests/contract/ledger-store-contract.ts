@@ -61,6 +61,14 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       return store;
     }
 
+    /** What contents() of a log must be once `replacement` is stored, and nothing else. */
+    const holding = (replacement: LogReplacement, entries: string[]) => ({
+      heads: [replacement.head],
+      entries,
+      count: entries.length,
+      checkpoints: replacement.checkpoints,
+    });
+
     /** Everything the store reports about one log, raw (no verification). */
     async function contents(origin: string) {
       return {
@@ -181,12 +189,7 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       // Sizes 0 and 3 land on keys the old log used (0 a checkpoint, 0–2 entries), with other bytes.
       const replacement = replacementOf(ORIGIN_A, [0xa0, 0xa1, 0xa2], [0, 3]);
       await store.replaceLog(replacement);
-      expect(await contents(ORIGIN_A)).toEqual({
-        heads: [replacement.head],
-        entries: ['a0', 'a1', 'a2'],
-        count: 3,
-        checkpoints: replacement.checkpoints,
-      });
+      expect(await contents(ORIGIN_A)).toEqual(holding(replacement, ['a0', 'a1', 'a2']));
       expect(await store.listLogs()).toEqual([replacement.head]);
     });
 
@@ -194,12 +197,7 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       const replacement = replacementOf(ORIGIN_A, [7, 8], [1, 2]);
       await store.replaceLog(replacement);
       expect(await store.listLogs()).toEqual([replacement.head]);
-      expect(await contents(ORIGIN_A)).toEqual({
-        heads: [replacement.head],
-        entries: ['07', '08'],
-        count: 2,
-        checkpoints: replacement.checkpoints,
-      });
+      expect(await contents(ORIGIN_A)).toEqual(holding(replacement, ['07', '08']));
     });
 
     it('replaceLog leaves other logs untouched, also one whose origin extends the replaced one', async () => {
@@ -269,12 +267,7 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       await store.replaceLog(replacement);
       await reopen();
       expect(await store.listLogs()).toEqual([replacement.head]);
-      expect(await contents(ORIGIN_A)).toEqual({
-        heads: [replacement.head],
-        entries: ['b0', 'b1'],
-        count: 2,
-        checkpoints: replacement.checkpoints,
-      });
+      expect(await contents(ORIGIN_A)).toEqual(holding(replacement, ['b0', 'b1']));
     });
 
     it('replaceLog copies the caller buffers when called and does not alias them', async () => {
