@@ -15,6 +15,15 @@ import type { BootOptions, LoadProgress } from './protocol.js';
  */
 const REPLICA_WRITE_DELAY_MS = 25;
 
+/**
+ * How long, after a boot, the first own appends of a node that has had peers wait to hear
+ * from one (KernelOptions.awaitPeersUntil): tabs answer a DISCOVER within milliseconds, and a
+ * rollback of this tab's storage shows in the first heads a peer sends.
+ */
+const AWAIT_PEERS_MS = 1500;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** The slot database of `slot` in `namespace`, e.g. `naos-node-0`. */
 export function slotDatabaseName(namespace: string, slot: number): string {
   return `${namespace}-node-${slot}`;
@@ -46,6 +55,7 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
       scheduleReplicaWrite: (write) => setTimeout(write, REPLICA_WRITE_DELAY_MS),
+      ...(options.federation !== false && { awaitPeersUntil: delay(AWAIT_PEERS_MS) }),
     });
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).
     const federation =

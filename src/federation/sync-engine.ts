@@ -59,6 +59,8 @@ export interface SyncHost {
    * at a size larger than it holds: the host must not sign at those positions again.
    */
   noteOwnCheckpoint(size: number): void;
+  /** A peer's logs have been compared with ours (equal state roots, or its heads checked). */
+  notePeerChecked(): void;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
   // Equivocation (F11); see docs/SYNC.md.
   /** Authors proven to have equivocated: their logs are no longer synced. */
@@ -408,6 +410,7 @@ export class SyncEngine {
         peer.stateRoot = toHex(body.root);
         peer.logs = body.logs;
         if (peer.stateRoot !== this.#o.host.stateRoot()) await this.#askForHeads(peer, now);
+        else this.#o.host.notePeerChecked();
         return;
       case 'REQUEST':
         if (body.want === 'heads') await this.#answerHeads(peer, body.id, body.have);
@@ -491,6 +494,7 @@ export class SyncEngine {
       const from = this.#o.host.heldSize(origin);
       if (size > from) await this.#pull(peer, origin, from);
     }
+    this.#o.host.notePeerChecked();
   }
 
   /** Verifies an advertised checkpoint (cached by note text) and returns its size. */

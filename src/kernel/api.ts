@@ -81,6 +81,11 @@ export interface KernelStatus {
    * restored them.
    */
   readonly restoring?: { readonly have: number; readonly signed: number };
+  /**
+   * Present (true) while own appends wait, right after open, to hear from a peer first
+   * (KernelOptions.awaitPeersUntil): a rollback of the node's storage shows there.
+   */
+  readonly awaitingPeers?: true;
 }
 
 export interface AppendOptions {

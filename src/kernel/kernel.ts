@@ -64,6 +64,14 @@ export interface KernelOptions {
    * with the same append; whatever queued meanwhile is written in the same pass.
    */
   readonly scheduleReplicaWrite?: (write: () => void) => void;
+  /**
+   * Right after open, own appends wait to hear from a peer (notePeerChecked) until this
+   * settles — if the node holds any entries at all (absent: they do not wait). Peers may
+   * hold entries of its own log that its storage lost (a rollback); the first peer heard
+   * shows them (noteOwnCheckpoint) before anything is signed at positions already signed.
+   * Give it where a sync engine runs, e.g. a promise that resolves after 1.5 s.
+   */
+  readonly awaitPeersUntil?: Promise<unknown>;
 }
 
 /** The log asked for is not held by this node (or was refused as damaged). */
@@ -149,6 +157,8 @@ export class Kernel {
    * storage read or a re-hash.
    */
   #ownTail: { start: number; entries: Uint8Array[]; bytes: number } = { start: 0, entries: [], bytes: 0 };
+  /** Until a peer has been heard after open, or KernelOptions.awaitPeersUntil settled: own appends wait. */
+  #peerWait: { readonly heard: Promise<void>; readonly end: () => void } | undefined;
 
   private constructor(options: KernelOptions) {
     this.#store = options.store;
@@ -193,6 +203,8 @@ export class Kernel {
       }
     }
     if (!heads.some((head) => head.origin === kernel.origin)) await kernel.#createOwnLog();
+    // A node that holds nothing has signed nothing a peer could hold, and has met no one.
+    if (options.awaitPeersUntil && heads.some((head) => head.size > 0)) kernel.#awaitPeers(options.awaitPeersUntil);
     // Equivocations recorded in verified logs flag their authors again after a restart.
     for (const { origin, entry } of records) await kernel.#acceptRecord(entry, origin);
     return kernel;
@@ -212,7 +224,26 @@ export class Kernel {
       }),
       repaired: this.#repaired.map((r) => ({ ...r, problems: [...r.problems] })),
       ...(this.#ownBehind() && { restoring: { have: this.heldSize(this.origin), signed: this.#ownSigned } }),
+      ...(this.#peerWait && this.#draining && { awaitingPeers: true }),
     };
+  }
+
+  #awaitPeers(until: Promise<unknown>): void {
+    let end!: () => void;
+    this.#peerWait = { heard: new Promise<void>((resolve) => (end = resolve)), end };
+    const stop = (): void => this.notePeerChecked();
+    until.then(stop, stop);
+  }
+
+  /**
+   * A peer's logs have been compared with this node's since open — its state root was
+   * ours, or the heads it sent for what differs have been checked (the sync engine calls
+   * this). Own appends waiting for that (KernelOptions.awaitPeersUntil) go ahead.
+   */
+  notePeerChecked(): void {
+    const wait = this.#peerWait;
+    this.#peerWait = undefined;
+    wait?.end();
   }
 
   /**
@@ -733,6 +764,7 @@ export class Kernel {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.notePeerChecked();
     await this.#draining;
     await Promise.all([...this.#writers.values()].map((writer) => writer.idle()));
     await this.#store.close();
@@ -801,6 +833,8 @@ export class Kernel {
   async #drain(): Promise<void> {
     // Let callers in the same tick join the first batch.
     await Promise.resolve();
+    // Right after open: a peer may prove first that this node signed more than it holds.
+    await this.#peerWait?.heard;
     while (this.#pending.length > 0) {
       const groups: PendingGroup[] = [];
       let count = 0;

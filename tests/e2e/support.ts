@@ -44,14 +44,20 @@ export type RawValue = { readonly bytes: number[] } | { readonly value: unknown 
 
 /**
  * Reads one record of the slot database through a raw IndexedDB connection in the page
- * (behind the kernel's back), and optionally replaces it in the same transaction.
- * Returns the value that was there before.
+ * (behind the kernel's back), and optionally replaces or deletes it in the same
+ * transaction. Returns the value that was there before.
  */
 export function rawRecord(
   page: Page,
-  args: { slot: number; store: 'entries' | 'checkpoints' | 'heads' | 'identity'; key: string | (string | number)[]; put?: RawValue },
+  args: {
+    slot: number;
+    store: 'entries' | 'checkpoints' | 'heads' | 'identity';
+    key: string | (string | number)[];
+    put?: RawValue;
+    delete?: true;
+  },
 ): Promise<RawValue | undefined> {
-  return page.evaluate(async ({ slot, store, key, put }) => {
+  return page.evaluate(async ({ slot, store, key, put, delete: remove }) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open(`naos-node-${slot}`);
       request.onsuccess = () => resolve(request.result);
@@ -74,6 +80,7 @@ export function rawRecord(
         if (objects.keyPath === null) objects.put(next, key);
         else objects.put(next);
       }
+      if (remove) objects.delete(key);
       await done;
       if (before === undefined) return undefined;
       return before instanceof Uint8Array ? { bytes: [...before] } : { value: before };

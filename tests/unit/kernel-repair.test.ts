@@ -29,9 +29,14 @@ interface Node {
   readonly pulls: string[];
 }
 
-async function node(seed: number, data = new Map<string, MemoryLog>(), store = new MemoryLedgerStore(data)): Promise<Node> {
+async function node(
+  seed: number,
+  data = new Map<string, MemoryLog>(),
+  store = new MemoryLedgerStore(data),
+  awaitPeersUntil?: Promise<unknown>,
+): Promise<Node> {
   const signer = seedSigner(new Uint8Array(32).fill(seed));
-  const kernel = await Kernel.open({ store, signer, now: () => 1_000 });
+  const kernel = await Kernel.open({ store, signer, now: () => 1_000, ...(awaitPeersUntil && { awaitPeersUntil }) });
   const outbox: Uint8Array[] = [];
   const pulls: string[] = [];
   const engine = new SyncEngine({
@@ -51,9 +56,9 @@ async function node(seed: number, data = new Map<string, MemoryLog>(), store = n
 }
 
 /** Reopens a node over the same stored data (a reload), optionally through another store object. */
-async function reopen(from: Node, seed: number, store?: MemoryLedgerStore): Promise<Node> {
+async function reopen(from: Node, seed: number, store?: MemoryLedgerStore, awaitPeersUntil?: Promise<unknown>): Promise<Node> {
   from.engine.close();
-  return node(seed, from.data, store);
+  return node(seed, from.data, store, awaitPeersUntil);
 }
 
 /**
@@ -285,6 +290,76 @@ describe('after its storage was rolled back, a node signs nothing where it alrea
     await exchange(rolledBack, b);
     expect(b.kernel.stateRoot()).toBe(rolledBack.kernel.stateRoot());
     expect([b.kernel.flagged(), rolledBack.kernel.flagged()]).toEqual([[], []]);
+  });
+
+  /** Whether `promise` has settled after every pending microtask and I/O callback ran. */
+  const settled = async (promise: Promise<unknown>) => {
+    let done = false;
+    promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return done;
+  };
+  /** A deadline that never comes: only a peer can end the wait. */
+  const NEVER = new Promise<never>(() => undefined);
+
+  it('right after open, waits to hear a peer before signing: a rollback is caught before the first append', async () => {
+    const { a, b } = await authorAndReplica(5);
+    rollBack(a.data, a.kernel.origin, 3);
+    const rolledBack = await reopen(a, 1, undefined, NEVER);
+    const first = rolledBack.kernel.append('would be a fork');
+    expect(await settled(first)).toBe(false);
+    expect(rolledBack.kernel.status().awaitingPeers).toBe(true);
+
+    await exchange(rolledBack, b, (bytes) => !isBatchResponse(bytes));
+    await expect(first).rejects.toThrow(OwnLogBehindError);
+    expect(rolledBack.kernel.status()).toMatchObject({ restoring: { have: 3, signed: 5 } });
+    expect(rolledBack.kernel.status().awaitingPeers).toBeUndefined();
+
+    clock += 10_000;
+    await rolledBack.engine.tick();
+    await exchange(rolledBack, b);
+    expect(await rolledBack.kernel.append('after the restore')).toMatchObject({ index: 5 });
+    await exchange(rolledBack, b);
+    expect([b.kernel.flagged(), rolledBack.kernel.flagged()]).toEqual([[], []]);
+    await rolledBack.kernel.close();
+  });
+
+  it('goes ahead as soon as a peer with the same state root is heard', async () => {
+    const { a, b } = await authorAndReplica(2);
+    const reopened = await reopen(a, 1, undefined, NEVER);
+    const next = reopened.kernel.append('next');
+    expect(await settled(next)).toBe(false);
+    await exchange(reopened, b);
+    expect(await next).toMatchObject({ index: 2 });
+    expect(reopened.kernel.status().awaitingPeers).toBeUndefined();
+    await reopened.kernel.close();
+  });
+
+  it('goes ahead when awaitPeersUntil settles with no peer heard (even by rejecting); a node that holds nothing does not wait', async () => {
+    const { a } = await authorAndReplica(2);
+    let timeUp!: (reason: Error) => void;
+    const alone = await reopen(a, 1, undefined, new Promise((_, reject) => (timeUp = reject)));
+    const next = alone.kernel.append('next');
+    expect(await settled(next)).toBe(false);
+    timeUp(new Error('time is up'));
+    expect(await next).toMatchObject({ index: 2 });
+
+    // Holds no entries: it has signed nothing a peer could hold, and has met no one.
+    const fresh = await node(7, undefined, undefined, NEVER);
+    expect(await fresh.kernel.append('first')).toMatchObject({ index: 0 });
+    expect(fresh.kernel.status().awaitingPeers).toBeUndefined();
+    await Promise.all([alone.kernel.close(), fresh.kernel.close()]);
+  });
+
+  it('close() ends the wait: appends queued before it still complete', async () => {
+    const { a } = await authorAndReplica(1);
+    const reopened = await reopen(a, 1, undefined, NEVER);
+    const queued = reopened.kernel.append('queued');
+    await reopened.kernel.close();
+    expect(await queued).toMatchObject({ index: 1 });
   });
 
   it('ignores a smaller or equal own checkpoint, and a peer with nothing newer', async () => {

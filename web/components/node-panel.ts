@@ -81,8 +81,15 @@ export class NodePanel extends LitElement {
   }
 
   #renderIntegrity(node: NodeSnapshot): TemplateResult {
-    const { damaged, repaired, restoring } = node.status;
+    const { damaged, repaired, restoring, awaitingPeers } = node.status;
     return html`${
+      awaitingPeers
+        ? html`<p class="card" role="status" data-testid="awaiting-peers">
+            Just started: appends wait briefly to hear from a peer first, in case this node's storage lost entries a peer holds.
+          </p>`
+        : nothing
+    }
+    ${
       restoring
         ? html`<section class="card alert" role="alert" data-testid="restoring-alert">
             <h2>⚠ Own log behind its signatures</h2>
