@@ -1,4 +1,4 @@
-import { expect, type Page, test } from '@playwright/test';
+import { type BrowserContext, expect, type Page, test } from '@playwright/test';
 import { openNode, rawRecord, reloadNode, slotOf } from './support.js';
 import { expectConverged, openTabs, syncState } from './tabs.js';
 
@@ -75,16 +75,20 @@ test.describe('an altered IndexedDB record is detected on load; alone, the node 
   });
 });
 
+/** Two tabs; the first appends 4 entries (one checkpoint each) and the second holds them. */
+async function authorAndPeerTab(context: BrowserContext) {
+  const [a, b] = (await openTabs(context, 2)) as [Page, Page];
+  const origin = `naos/${await a.evaluate(() => naos.nodeId())}`;
+  for (let i = 0; i < 4; i++) await a.evaluate((n) => naos.append({ n }), i);
+  await expectConverged([a, b], { logs: 1 });
+  return { a, b, origin, slot: await slotOf(a) };
+}
+
 test('a damaged log is re-fetched from a peer tab, verified, and stored in place of the altered records (F6)', async ({ browser }) => {
   const context = await browser.newContext();
   try {
-    const [a, b] = (await openTabs(context, 2)) as [Page, Page];
-    const origin = `naos/${await a.evaluate(() => naos.nodeId())}`;
     // One checkpoint per entry, so that the damage is located to one entry.
-    for (let i = 0; i < 4; i++) await a.evaluate((n) => naos.append({ n }), i);
-    await expectConverged([a, b], { logs: 1 });
-
-    const slot = await slotOf(a);
+    const { a, b, origin, slot } = await authorAndPeerTab(context);
     const { original } = await flipLastByte(a, slot, origin, 1);
 
     // On reload the damage is found; the other tab holds a signed copy, which replaces it.
@@ -114,11 +118,7 @@ test('a tab whose storage lost its newest batches signs nothing at their positio
 }) => {
   const context = await browser.newContext();
   try {
-    const [a, b] = (await openTabs(context, 2)) as [Page, Page];
-    const origin = `naos/${await a.evaluate(() => naos.nodeId())}`;
-    for (let i = 0; i < 4; i++) await a.evaluate((n) => naos.append({ n }), i);
-    await expectConverged([a, b], { logs: 1 });
-    const slot = await slotOf(a);
+    const { a, b, origin, slot } = await authorAndPeerTab(context);
     const lost = await Promise.all([2, 3].map((index) => rawRecord(a, { slot, store: 'entries', key: [origin, index] })));
 
     // Entries 2 and 3 go, with their checkpoints and the head: what is left still verifies.
