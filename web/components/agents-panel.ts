@@ -79,7 +79,7 @@ export class AgentsPanel extends LitElement {
         ${this.#renderOutcome(this.#agents.outcome)} ${this.#agents.error ? html`<p class="error">${this.#agents.error}</p>` : nothing}
       </section>
       <section class="card">
-        <h3>Citizens</h3>
+        <h2>Citizens</h2>
         ${
           snapshot && snapshot.agents.length > 0
             ? html`<table data-testid="agent-list">
@@ -243,7 +243,8 @@ export class AgentsPanel extends LitElement {
         margin-bottom: 0.75rem;
         justify-items: start;
       }
-      fieldset {
+      fieldset,
+      label:has(textarea) {
         justify-self: stretch;
       }
       textarea {
