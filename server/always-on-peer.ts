@@ -7,6 +7,7 @@ import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { keepConnected, type KeepConnected } from '../adapters/libp2p/keep-connected.js';
 import { naosSync, type NaosSyncTransport } from '../adapters/libp2p/sync-transport.js';
 import { openNodeKernel, type NodeKernel } from '../adapters/node/node-kernel.js';
@@ -52,9 +53,14 @@ export interface AlwaysOnPeer {
 }
 
 export const PEER_SOFTWARE = 'naos-peer/0.1.0';
+/** How long after a start the peer's own appends wait to hear from a peer (KernelOptions.awaitPeersUntil). */
+const AWAIT_PEERS_MS = 10_000;
 
 export async function startAlwaysOnPeer(options: AlwaysOnPeerOptions): Promise<AlwaysOnPeer> {
-  const node = await openNodeKernel(options.dataDir, { create: true });
+  // Its own log takes only equivocation records, but a LevelDB that dropped its last
+  // writes is a rollback like any other: after a restart, browsers reconnect within
+  // seconds and show it before anything is signed again (docs/THREAT_MODEL.md).
+  const node = await openNodeKernel(options.dataDir, { create: true, awaitPeersUntil: delay(AWAIT_PEERS_MS, undefined, { ref: false }) });
   try {
     const { privateKey } = await loadOrCreateLibp2pKey(join(node.dataDir, 'libp2p.key'));
     const manifest: Manifest = {

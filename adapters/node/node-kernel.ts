@@ -32,6 +32,8 @@ export interface NodeKernelOptions {
   /** fsync each append (default true). */
   readonly sync?: boolean;
   readonly maxBatch?: number;
+  /** Own appends right after open wait to hear from a peer until this settles (KernelOptions.awaitPeersUntil). */
+  readonly awaitPeersUntil?: Promise<unknown>;
 }
 
 export interface NodeKernel {
@@ -70,6 +72,7 @@ export async function openNodeKernel(dataDir: string, options: NodeKernelOptions
       signer: key.signer,
       now: options.now ?? Date.now,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      ...(options.awaitPeersUntil && { awaitPeersUntil: options.awaitPeersUntil }),
     });
     let closed = false;
     return {

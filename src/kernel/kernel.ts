@@ -4,7 +4,14 @@ import { asError, InvalidInputError, NaosError } from '../errors.js';
 import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
 import { formatCheckpoint, openCheckpoint, signCheckpoint } from '../ledger/checkpoint.js';
 import { decodeEntry, encodeEntry, type Entry, entryId } from '../ledger/entry.js';
-import { EQUIVOCATION_KIND, type Equivocation, EvidenceError, makeEquivocation, verifyEquivocation } from '../ledger/equivocation.js';
+import {
+  EQUIVOCATION_KIND,
+  type Equivocation,
+  EvidenceError,
+  makeEquivocation,
+  type VerifiedEquivocation,
+  verifyEquivocation,
+} from '../ledger/equivocation.js';
 import { type Hlc, hlcCompare, HLC_ZERO, hlcTick } from '../ledger/hlc.js';
 import { LedgerIntegrityError } from '../ledger/integrity.js';
 import { assertJsonValue, type JsonValue } from '../ledger/json-value.js';
@@ -707,17 +714,24 @@ export class Kernel {
     if (known) return { status: 'known', flag: { ...known } };
     this.#flag(verified);
     if (!this.#evidenceRecords.has(verified.origin) && !this.#closed && this.#logs.has(this.origin)) {
-      try {
-        const [result] = await this.appendEntries([{ kind: EQUIVOCATION_KIND, value: verified.evidence }]);
-        if (!this.#evidenceRecords.has(verified.origin))
-          this.#evidenceRecords.set(verified.origin, { origin: this.origin, index: result!.index });
-        this.#flags.set(verified.origin, { ...this.#flags.get(verified.origin)!, record: this.#evidenceRecords.get(verified.origin)! });
-      } catch {
-        // Not writable (closed, own log damaged): the flag holds for this run; peers that
-        // recorded the proof will bring it back.
-      }
+      const writing = this.#writeEvidence(verified);
+      // Right after open the write waits for a peer (awaitPeersUntil), which the sync engine
+      // calling this may be the one to report: then it is written in the background.
+      if (!this.#peerWait) await writing;
     }
     return { status: 'new', flag: { ...this.#flags.get(verified.origin)! } };
+  }
+
+  async #writeEvidence(verified: VerifiedEquivocation): Promise<void> {
+    try {
+      const [result] = await this.appendEntries([{ kind: EQUIVOCATION_KIND, value: verified.evidence }]);
+      if (!this.#evidenceRecords.has(verified.origin))
+        this.#evidenceRecords.set(verified.origin, { origin: this.origin, index: result!.index });
+      this.#flags.set(verified.origin, { ...this.#flags.get(verified.origin)!, record: this.#evidenceRecords.get(verified.origin)! });
+    } catch {
+      // Not writable (closed, own log damaged): the flag holds for this run; peers that
+      // recorded the proof will bring it back.
+    }
   }
 
   /** An equivocation record found in a verified log (loaded or replicated): flags the author if it proves one. */
@@ -739,7 +753,7 @@ export class Kernel {
     this.#flag(verified);
   }
 
-  #flag(verified: Awaited<ReturnType<typeof verifyEquivocation>>): void {
+  #flag(verified: VerifiedEquivocation): void {
     const record = this.#evidenceRecords.get(verified.origin);
     const flag: FlaggedLog = {
       origin: verified.origin,

@@ -12,30 +12,11 @@ import {
 import { encodeEntry } from '../../src/ledger/entry.js';
 import { BatchRejectedError } from '../../src/ledger/log-batch.js';
 import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
+import { sameSize, twoHistories } from '../support/twins.js';
 
 const seed = (n: number) => new Uint8Array(32).fill(n);
 const open = (n: number, data = new Map<string, MemoryLog>()) =>
   Kernel.open({ store: new MemoryLedgerStore(data), signer: seedSigner(seed(n)), now: () => 1000 });
-
-/** An author (key 1) that signed two histories: `a` entries in one store, `b` in another. */
-async function twoHistories(a: number, b: number) {
-  const honest = await open(1);
-  const twin = await open(1);
-  for (let i = 0; i < a; i++) await honest.append(`history A ${i}`);
-  for (let i = 0; i < b; i++) await twin.append(`history B ${i}`);
-  return { honest, twin };
-}
-
-function sameSize(honest: Kernel, twin: Kernel): Equivocation {
-  return makeEquivocation({
-    origin: honest.origin,
-    verifierKey: honest.verifierKey,
-    notes: [
-      { note: honest.checkpoint(), size: honest.heads()[0]!.size },
-      { note: twin.checkpoint(), size: twin.heads()[0]!.size },
-    ],
-  });
-}
 
 /** a smaller, b larger: the consistency proof comes from b's tree. */
 function differentSizes(small: Kernel, large: Kernel): Equivocation {

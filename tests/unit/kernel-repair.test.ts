@@ -3,12 +3,12 @@ import { seedSigner } from '../../src/crypto/ed25519.js';
 import { decodeEnvelope } from '../../src/federation/messages.js';
 import { SyncEngine } from '../../src/federation/sync-engine.js';
 import { Kernel, OwnLogBehindError } from '../../src/kernel/kernel.js';
-import { makeEquivocation } from '../../src/ledger/equivocation.js';
 import { hlcCompare } from '../../src/ledger/hlc.js';
 import { LedgerIntegrityError } from '../../src/ledger/integrity.js';
 import { BatchRejectedError } from '../../src/ledger/log-batch.js';
 import { type LogReplacement, StoreUnavailableError } from '../../src/storage/ledger-store.js';
 import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
+import { sameSize, twoHistories } from '../support/twins.js';
 
 /**
  * F6 repair: a log found damaged on open is re-fetched from peers, verified as a log not
@@ -222,12 +222,7 @@ describe('repairing a damaged log from peers (F6)', () => {
   it('takes nothing past the fork point of an author proven to have equivocated, also into a repair copy', async () => {
     const open = (seed: number, data = new Map<string, MemoryLog>()) =>
       Kernel.open({ store: new MemoryLedgerStore(data), signer: seedSigner(new Uint8Array(32).fill(seed)), now: () => 1_000 });
-    const honest = await open(1);
-    const twin = await open(1);
-    for (let i = 0; i < 3; i++) {
-      await honest.append(`history A ${i}`);
-      await twin.append(`history B ${i}`);
-    }
+    const { honest, twin } = await twoHistories(3, 3);
     const data = new Map<string, MemoryLog>();
     const replica = await open(2, data);
     const batch = (await honest.readBatch(honest.origin, 0, 1 << 20))!;
@@ -235,15 +230,7 @@ describe('repairing a damaged log from peers (F6)', () => {
     await replica.close();
     flipLastByte(data, honest.origin, 0);
     const damaged = await open(2, data);
-    const evidence = makeEquivocation({
-      origin: honest.origin,
-      verifierKey: honest.verifierKey,
-      notes: [
-        { note: honest.checkpoint(), size: 3 },
-        { note: twin.checkpoint(), size: 3 },
-      ],
-    });
-    const { flag } = await damaged.recordEquivocation(evidence);
+    const { flag } = await damaged.recordEquivocation(sameSize(honest, twin));
     expect(flag.forkSize).toBe(3);
     await honest.append('history A 3');
     const longer = (await honest.readBatch(honest.origin, 0, 1 << 20))!;
@@ -352,6 +339,20 @@ describe('after its storage was rolled back, a node signs nothing where it alrea
     expect(await fresh.kernel.append('first')).toMatchObject({ index: 0 });
     expect(fresh.kernel.status().awaitingPeers).toBeUndefined();
     await Promise.all([alone.kernel.close(), fresh.kernel.close()]);
+  });
+
+  it('while it waits, a proof of equivocation is taken at once (the sync engine is not held up) and recorded once a peer is heard', async () => {
+    const { a, b } = await authorAndReplica(1);
+    const reopened = await reopen(a, 1, undefined, NEVER);
+    const { honest, twin } = await twoHistories(2, 2, 9);
+    // Waiting for the record's append here would hang (the wait never ends by itself).
+    expect((await reopened.kernel.recordEquivocation(sameSize(honest, twin))).status).toBe('new');
+    expect(reopened.kernel.flagged().map((f) => [f.origin, f.record])).toEqual([[honest.origin, undefined]]);
+
+    await exchange(reopened, b);
+    await expect.poll(() => reopened.kernel.flagged()[0]!.record).toEqual({ origin: a.kernel.origin, index: 1 });
+    expect((await reopened.kernel.entries(1, 2))[0]!.kind).toBe('naos.equivocation');
+    await reopened.kernel.close();
   });
 
   it('close() ends the wait: appends queued before it still complete', async () => {

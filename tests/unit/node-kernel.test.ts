@@ -43,6 +43,21 @@ describe('openNodeKernel', () => {
     await again.close();
   });
 
+  it('passes awaitPeersUntil to the kernel: after a reopen, own appends wait for a peer or the deadline', async () => {
+    const dir = freshDir();
+    const first = await openNodeKernel(dir, { create: true });
+    await first.kernel.append('before');
+    await first.close();
+    let deadline!: () => void;
+    const node = await openNodeKernel(dir, { awaitPeersUntil: new Promise<void>((resolve) => (deadline = resolve)) });
+    const next = node.kernel.append('after');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(node.kernel.status().awaitingPeers).toBe(true);
+    deadline();
+    expect(await next).toMatchObject({ index: 1 });
+    await node.close();
+  });
+
   it('signs with the key in the file', async () => {
     const dir = freshDir();
     await (await openNodeKernel(dir, { create: true })).close();
