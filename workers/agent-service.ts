@@ -12,6 +12,7 @@ import type { VersionCheck } from '../src/agents/modules.js';
 import type { Passport, PassportView } from '../src/agents/passport.js';
 import { asError, InvalidInputError } from '../src/errors.js';
 import type { SandboxHost, SandboxStats } from '../src/sandbox/sandbox.js';
+import type { DriftEvent } from '../src/state/derived-view.js';
 
 /** A module as the API hands it out: verified, with its bytes for JS as source text and, for WASM, its export names. */
 export interface ModuleView {
@@ -76,6 +77,11 @@ export class AgentService {
 
   get(id: string): AgentView {
     return this.#host.get(id);
+  }
+
+  /** Agents registered by several nodes at once (AgentLedger.drift). */
+  drift(): DriftEvent[] {
+    return this.#host.ledger.drift();
   }
 
   list(): AgentView[] {

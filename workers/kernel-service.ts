@@ -169,8 +169,9 @@ export class KernelService {
   }
 
   /** Concurrent conflicting writes of one key, with the deterministic winner. */
+  /** Conflicting writes of one key, then agents registered by several nodes (F12). */
   drift(): DriftEvent[] {
-    return this.#kernel.drift();
+    return [...this.#kernel.drift(), ...(this.#agents?.drift() ?? [])];
   }
 
   /** The newest `limit` entries of all held logs in (time, author, seq) order. */

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../ledger/json-value.js';
-import { compareEntries, type ViewEntry } from '../state/derived-view.js';
+import { compareEntries, type DriftEvent, type ViewEntry } from '../state/derived-view.js';
 import { assembleBlob, type BlobChunk } from './content.js';
 import type { Right } from './rights.js';
 import {
@@ -139,6 +139,23 @@ export class AgentLedger {
 
   agentIds(): string[] {
     return [...this.#agents.keys()].filter((id) => this.citizen(id)).sort();
+  }
+
+  /**
+   * Agents registered by more than one node — made without either seeing the other (a
+   * node refuses to register an id it knows): drift in the PolicyLedger (F12). The first
+   * registration by (time, author, seq) wins on every node; every registration is listed.
+   */
+  drift(): DriftEvent[] {
+    const events: DriftEvent[] = [];
+    for (const [id, records] of [...this.#agents].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (new Set(records.registers.map((r) => r.entry.author)).size < 2) continue;
+      const contenders = records.registers
+        .map(({ entry }) => ({ key: id, value: entry.payload, id: entry.id, author: entry.author, seq: entry.seq, time: entry.time }))
+        .sort(compareEntries);
+      events.push({ kind: KINDS.register, key: id, base: null, contenders, winner: first(records.registers)!.entry.id });
+    }
+    return events;
   }
 
   citizen(id: string): Citizen | undefined {

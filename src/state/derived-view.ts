@@ -49,6 +49,12 @@ export interface KeyValue {
 }
 
 export interface DriftEvent {
+  /**
+   * Entry kind of the contending writes: `set` for a key of the derived state;
+   * `policy.register` for an agent registered by several nodes (src/agents/agent-ledger.ts).
+   */
+  readonly kind: string;
+  /** The key written (for `policy.register`, the agent id). */
   readonly key: string;
   /** The write all contenders replaced (null: they all created the key). */
   readonly base: string | null;
@@ -140,7 +146,7 @@ export class DerivedView {
         if (new Set(writes.map((w) => w.author)).size < 2) continue;
         if (new Set(writes.map((w) => JSON.stringify(w.value))).size < 2) continue;
         const contenders = [...writes].sort(compareEntries);
-        events.push({ key, base: base === '' ? null : base, contenders, winner: contenders[contenders.length - 1]!.id });
+        events.push({ kind: SET_KIND, key, base: base === '' ? null : base, contenders, winner: contenders[contenders.length - 1]!.id });
       }
     }
     return events;

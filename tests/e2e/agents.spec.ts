@@ -1,5 +1,6 @@
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { openNode } from './support.js';
+import { expectConverged, expectMesh, openTabs } from './tabs.js';
 
 const COUNTER = 'function step(state, message) { return { state: { n: (state.n || 0) + (message.by || 1) } }; }';
 
@@ -103,6 +104,63 @@ test('an agent migrates between two tabs: the new tab resumes it, the old one st
     expect(atA).toBe('AgentNotHostedError');
     await expect.poll(() => a.evaluate((agent) => naos.agents.get(agent).then((v) => v.step), id), { timeout: 30_000 }).toBe(2);
     expect(await a.evaluate((agent) => naos.agents.replay(agent, 2), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+  } finally {
+    await context.close();
+  }
+});
+
+test('one agent spawned in two partitioned tabs: after the heal both derive the same host, and both show the drift', async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  try {
+    const [left, right] = (await openTabs(context, 2)) as [Page, Page];
+    await expectMesh([left, right]);
+    await left.evaluate(() => naos.debug.partition('left'));
+    const spawnAndStep = (page: Page, by: number) =>
+      page.evaluate(
+        async ([code, step]) => {
+          const { id } = await naos.agents.spawn(code, { name: 'twin' });
+          const outcome = await naos.agents.send(id, { by: step });
+          return { id, status: outcome.status };
+        },
+        [COUNTER, by] as const,
+      );
+    const [fromLeft, fromRight] = [await spawnAndStep(left, 1), await spawnAndStep(right, 100)];
+    expect(fromLeft).toEqual({ id: fromRight.id, status: 'committed' });
+    const id = fromLeft.id;
+    expect(await left.evaluate(() => naos.drift())).toEqual([]);
+
+    await left.evaluate(() => naos.debug.partition(null));
+    await expectConverged([left, right], { logs: 2 });
+    const [leftDrift, rightDrift] = await Promise.all([left, right].map((page) => page.evaluate(() => naos.drift())));
+    expect(leftDrift).toEqual(rightDrift);
+    expect(leftDrift).toHaveLength(1);
+    expect(leftDrift![0]).toMatchObject({ kind: 'policy.register', key: id, base: null });
+    const winner = leftDrift![0]!.contenders.find((c) => c.id === leftDrift![0]!.winner)!;
+
+    // Both derive the same citizen: the first registration's node hosts it, with its step.
+    const views = await Promise.all([left, right].map((page) => page.evaluate((agent) => naos.agents.get(agent), id)));
+    for (const view of views) expect(view).toMatchObject({ registrar: winner.author, host: winner.author, step: 1 });
+    expect(views[0]!.stateHash).toBe(views[1]!.stateHash);
+    const lost = (await left.evaluate(() => naos.nodeId())) === winner.author ? right : left;
+    expect(
+      await lost.evaluate(
+        (agent) =>
+          naos.agents.send(agent, {}).then(
+            () => 'ran',
+            (e: unknown) => (e as Error).name,
+          ),
+        id,
+      ),
+    ).toBe('AgentNotHostedError');
+
+    // The Drift panel names the agent and marks the winning registration.
+    await lost.getByRole('link', { name: 'Drift' }).click();
+    const event = lost.getByTestId('drift-event');
+    await expect(event).toHaveAttribute('data-kind', 'policy.register');
+    await expect(event).toContainText(id);
+    await expect(event.locator('tr.winner')).toHaveAttribute('data-author', winner.author);
   } finally {
     await context.close();
   }

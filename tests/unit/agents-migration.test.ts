@@ -112,3 +112,33 @@ describe('migration over the simulated network (F18)', () => {
     expect(again.get(to)).toMatchObject({ step: 2, state: { got: [0, 1] } });
   });
 });
+
+describe('an agent registered by two nodes at once (drift in the PolicyLedger, F12)', () => {
+  it('resolves to the first registration on every node, and every node reports the same drift event', async () => {
+    const { net, hosts, until } = await federation(3, 504);
+    const [a, b] = hosts as [AgentHost, AgentHost, AgentHost];
+    // Neither has heard of the other's registration: each node takes the id.
+    const [fromA, fromB] = await Promise.all([
+      a.spawn(COUNTER, { name: 'twin', state: { n: 1 } }),
+      b.spawn(COUNTER, { name: 'twin', state: { n: 2 } }),
+    ]);
+    const id = fromA.id;
+    expect(fromB.id).toBe(id);
+    expect([a.ledger.drift(), b.ledger.drift()]).toEqual([[], []]);
+
+    await until(() => net.converged(), 'both registrations replicate');
+    const drift = hosts.map((host) => host.ledger.drift());
+    for (const events of drift) expect(events).toEqual(drift[0]);
+    expect(drift[0]).toHaveLength(1);
+    const event = drift[0]![0]!;
+    expect(event).toMatchObject({ kind: 'policy.register', key: id, base: null });
+    expect(event.contenders.map((c) => c.author).sort()).toEqual([a.nodeId, b.nodeId].sort());
+    // The first registration by (time, author, seq) wins: its registrar hosts the agent everywhere.
+    const winner = event.contenders[0]!;
+    expect(event.winner).toBe(winner.id);
+    for (const host of hosts) expect(host.get(id)).toMatchObject({ registrar: winner.author, host: winner.author, epoch: 0 });
+    const [won, lost] = winner.author === a.nodeId ? [a, b] : [b, a];
+    await expect(lost.send(id, { by: 1 })).rejects.toThrow(AgentNotHostedError);
+    expect(committed(await won.send(id, { by: 1 })).step).toBe(1);
+  });
+});

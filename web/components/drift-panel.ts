@@ -1,4 +1,5 @@
 import { css, html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { KINDS } from '../../src/agents/records.js';
 import type { DriftEvent, KeyValue } from '../../workers/kernel-service.js';
 import { ApiController } from '../controllers/api-controller.js';
 import type { KernelClient } from '../kernel-client.js';
@@ -11,8 +12,9 @@ interface DriftView {
 
 /**
  * The Drift panel: conflicting concurrent writes of one key (policy drift, F12) — the
- * key, every contender, and the winner every node picks the same way — and the derived
- * state they resolved into. Council re-validation comes later.
+ * key, every contender, and the winner every node picks the same way — agents registered
+ * by several nodes at once, and the derived state they resolved into. Council
+ * re-validation comes later.
  */
 export class DriftPanel extends LitElement {
   static override properties = { client: { attribute: false } };
@@ -46,7 +48,9 @@ export class DriftPanel extends LitElement {
         <h2 id="drift-heading">Drift events <span class="muted" data-testid="drift-count">${view.drift.length}</span></h2>
         ${
           view.drift.length === 0
-            ? html`<p class="muted">No conflicting writes. Concurrent writes of one key by different nodes show up here.</p>`
+            ? html`<p class="muted">
+                No conflicting writes. Concurrent writes of one key, or registrations of one agent, by different nodes show up here.
+              </p>`
             : html`<ol class="events" data-testid="drift-events">
                 ${view.drift.map((event) => this.#renderEvent(event))}
               </ol>`
@@ -81,11 +85,21 @@ export class DriftPanel extends LitElement {
   }
 
   #renderEvent(event: DriftEvent): TemplateResult {
-    return html`<li class="event" data-testid="drift-event" data-key=${event.key}>
-      <h3>key <code>${event.key}</code></h3>
-      <p class="muted">
-        ${event.contenders.length} concurrent writes ${event.base === null ? 'created it' : html`replaced <code>${event.base}</code>`}
-      </p>
+    const registration = event.kind === KINDS.register;
+    return html`<li class="event" data-testid="drift-event" data-key=${event.key} data-kind=${event.kind}>
+      ${
+        registration
+          ? html`<h3>agent <code>${event.key}</code></h3>
+              <p class="muted">
+                registered by ${event.contenders.length} nodes without seeing each other: the first registration wins everywhere, and its
+                registrar hosts the agent
+              </p>`
+          : html`<h3>key <code>${event.key}</code></h3>
+              <p class="muted">
+                ${event.contenders.length} concurrent writes
+                ${event.base === null ? 'created it' : html`replaced <code>${event.base}</code>`}
+              </p>`
+      }
       <table>
         <thead>
           <tr>

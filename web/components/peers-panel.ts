@@ -187,7 +187,7 @@ export class PeersPanel extends LitElement {
       <td>${peer.trust}</td>
       <td>
         ${health.uptimeMs === undefined ? nothing : html`up ${formatDuration(health.uptimeMs)}<br />`}
-        ${health.latencyMs === undefined ? nothing : html`${health.latencyMs} ms<br />`} seen
+        ${health.latencyMs === undefined ? nothing : html`heads answered in ${formatDuration(health.latencyMs)}<br />`} seen
         ${formatDuration(Math.max(0, now - health.lastSeen))} ago
       </td>
       <td>${peer.logs}</td>
