@@ -142,18 +142,35 @@ export class AgentLedger {
   }
 
   /**
-   * Agents registered by more than one node — made without either seeing the other (a
-   * node refuses to register an id it knows): drift in the PolicyLedger (F12). The first
-   * registration by (time, author, seq) wins on every node; every registration is listed.
+   * Drift in the PolicyLedger (F12), the same on every node: agents registered by more
+   * than one node, then module versions (`name@version`) published by more than one node
+   * with different content. A node refuses to register an id or publish a version it
+   * knows, so these were made without seeing each other. The first record by (time,
+   * author, seq) wins everywhere; every contender is listed.
    */
   drift(): DriftEvent[] {
     const events: DriftEvent[] = [];
     for (const [id, records] of [...this.#agents].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (new Set(records.registers.map((r) => r.entry.author)).size < 2) continue;
-      const contenders = records.registers
-        .map(({ entry }) => ({ key: id, value: entry.payload, id: entry.id, author: entry.author, seq: entry.seq, time: entry.time }))
-        .sort(compareEntries);
-      events.push({ kind: KINDS.register, key: id, base: null, contenders, winner: first(records.registers)!.entry.id });
+      const event = conflict(
+        KINDS.register,
+        id,
+        records.registers.map((r) => r.entry),
+      );
+      if (event) events.push(event);
+    }
+    const publications = new Map<string, { entries: ViewEntry[]; cids: Set<string> }>();
+    for (const entry of this.#modules) {
+      const record = entry.kind === KINDS.publish ? parsePublish(entry.payload) : undefined;
+      if (!record) continue;
+      const key = `${record.name}@${record.version}`;
+      const publication = publications.get(key) ?? { entries: [], cids: new Set<string>() };
+      publication.entries.push(entry);
+      publication.cids.add(record.cid);
+      publications.set(key, publication);
+    }
+    for (const [key, { entries, cids }] of [...publications].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const event = cids.size > 1 ? conflict(KINDS.publish, key, entries) : undefined;
+      if (event) events.push(event);
     }
     return events;
   }
@@ -440,6 +457,15 @@ function emptyRecords(): AgentRecords {
     refusals: 0,
     rollbacks: 0,
   };
+}
+
+/** Records of one key by more than one author, as a drift event: the first by (time, author, seq) wins. */
+function conflict(kind: string, key: string, entries: readonly ViewEntry[]): DriftEvent | undefined {
+  if (new Set(entries.map((e) => e.author)).size < 2) return undefined;
+  const contenders = entries
+    .map((entry) => ({ key, value: entry.payload, id: entry.id, author: entry.author, seq: entry.seq, time: entry.time }))
+    .sort(compareEntries);
+  return { kind, key, base: null, contenders, winner: contenders[0]!.id };
 }
 
 /** The first by (time, author, seq): how every node picks among conflicting records. */

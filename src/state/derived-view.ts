@@ -51,10 +51,12 @@ export interface KeyValue {
 export interface DriftEvent {
   /**
    * Entry kind of the contending writes: `set` for a key of the derived state;
-   * `policy.register` for an agent registered by several nodes (src/agents/agent-ledger.ts).
+   * `policy.register` for an agent registered by several nodes, `module.publish` for a
+   * module version published by several nodes with different content
+   * (src/agents/agent-ledger.ts).
    */
   readonly kind: string;
-  /** The key written (for `policy.register`, the agent id). */
+  /** The key written (the agent id for `policy.register`, `name@version` for `module.publish`). */
   readonly key: string;
   /** The write all contenders replaced (null: they all created the key). */
   readonly base: string | null;

@@ -113,7 +113,7 @@ describe('migration over the simulated network (F18)', () => {
   });
 });
 
-describe('an agent registered by two nodes at once (drift in the PolicyLedger, F12)', () => {
+describe('PolicyLedger records made by two nodes at once (drift, F12)', () => {
   it('resolves to the first registration on every node, and every node reports the same drift event', async () => {
     const { net, hosts, until } = await federation(3, 504);
     const [a, b] = hosts as [AgentHost, AgentHost, AgentHost];
@@ -140,5 +140,28 @@ describe('an agent registered by two nodes at once (drift in the PolicyLedger, F
     const [won, lost] = winner.author === a.nodeId ? [a, b] : [b, a];
     await expect(lost.send(id, { by: 1 })).rejects.toThrow(AgentNotHostedError);
     expect(committed(await won.send(id, { by: 1 })).step).toBe(1);
+  });
+
+  it('a module version published by two nodes with different content: the first publication wins everywhere, shown as drift', async () => {
+    const { net, hosts, until } = await federation(3, 505);
+    const [a, b] = hosts as [AgentHost, AgentHost, AgentHost];
+    await Promise.all([
+      a.module.publish('math', '1.0.0', 'exports.twice = (x) => x * 2;', 'js'),
+      b.module.publish('math', '1.0.0', 'exports.twice = (x) => x + x + 1;', 'js'),
+      // The same content from both is no conflict.
+      a.module.publish('same', '1.0.0', 'exports.one = 1;', 'js'),
+      b.module.publish('same', '1.0.0', 'exports.one = 1;', 'js'),
+    ]);
+    await until(() => net.converged(), 'both publications replicate');
+    const drift = hosts.map((host) => host.ledger.drift());
+    for (const events of drift) expect(events).toEqual(drift[0]);
+    expect(drift[0]!.map((e) => [e.kind, e.key, e.contenders.length])).toEqual([['module.publish', 'math@1.0.0', 2]]);
+    const winner = drift[0]![0]!.contenders[0]!;
+    expect(drift[0]![0]!.winner).toBe(winner.id);
+    for (const host of hosts) {
+      expect(host.ledger.moduleVersions('math')).toMatchObject([
+        { version: '1.0.0', publisher: winner.author, cid: (winner.value as { cid: string }).cid },
+      ]);
+    }
   });
 });

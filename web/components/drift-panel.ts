@@ -84,22 +84,27 @@ export class DriftPanel extends LitElement {
       </section>`;
   }
 
+  /** What was written concurrently, and how it resolved. */
+  #renderTitle(event: DriftEvent): TemplateResult {
+    const n = event.contenders.length;
+    switch (event.kind) {
+      case KINDS.register:
+        return html`<h3>agent <code>${event.key}</code></h3>
+          <p class="muted">
+            registered by ${n} nodes without seeing each other: the first registration wins everywhere, and its registrar hosts the agent
+          </p>`;
+      case KINDS.publish:
+        return html`<h3>module <code>${event.key}</code></h3>
+          <p class="muted">published by ${n} nodes with different content: the first publication is that version everywhere</p>`;
+      default:
+        return html`<h3>key <code>${event.key}</code></h3>
+          <p class="muted">${n} concurrent writes ${event.base === null ? 'created it' : html`replaced <code>${event.base}</code>`}</p>`;
+    }
+  }
+
   #renderEvent(event: DriftEvent): TemplateResult {
-    const registration = event.kind === KINDS.register;
     return html`<li class="event" data-testid="drift-event" data-key=${event.key} data-kind=${event.kind}>
-      ${
-        registration
-          ? html`<h3>agent <code>${event.key}</code></h3>
-              <p class="muted">
-                registered by ${event.contenders.length} nodes without seeing each other: the first registration wins everywhere, and its
-                registrar hosts the agent
-              </p>`
-          : html`<h3>key <code>${event.key}</code></h3>
-              <p class="muted">
-                ${event.contenders.length} concurrent writes
-                ${event.base === null ? 'created it' : html`replaced <code>${event.base}</code>`}
-              </p>`
-      }
+      ${this.#renderTitle(event)}
       <table>
         <thead>
           <tr>
