@@ -12,9 +12,9 @@ interface DriftView {
 
 /**
  * The Drift panel: conflicting concurrent writes of one key (policy drift, F12) — the
- * key, every contender, and the winner every node picks the same way — agents registered
- * by several nodes at once, and the derived state they resolved into. Council
- * re-validation comes later.
+ * key, every contender, and the winner every node picks the same way; likewise agents
+ * registered and module versions published by several nodes at once — and the derived
+ * state they resolved into. Council re-validation comes later.
  */
 export class DriftPanel extends LitElement {
   static override properties = { client: { attribute: false } };
@@ -49,7 +49,8 @@ export class DriftPanel extends LitElement {
         ${
           view.drift.length === 0
             ? html`<p class="muted">
-                No conflicting writes. Concurrent writes of one key, or registrations of one agent, by different nodes show up here.
+                No conflicting writes. Concurrent writes of one key — or registrations of one agent, or publications of one module version —
+                by different nodes show up here.
               </p>`
             : html`<ol class="events" data-testid="drift-events">
                 ${view.drift.map((event) => this.#renderEvent(event))}
