@@ -25,6 +25,7 @@ import {
   type HandshakeMessage,
   type HandshakeRefusal,
   HandshakeResponder,
+  type HandshakeSideOptions,
   MAX_HANDSHAKE_MESSAGE_BYTES,
   NONCE_BYTES,
   NonceRegistry,
@@ -329,14 +330,7 @@ export class NaosSyncTransport implements Transport, Startable {
     try {
       stream = await connection.newStream(HANDSHAKE_PROTOCOL, { signal, runOnLimitedConnection: this.#o.allowLimitedConnections });
       const lp = lpStream(stream, { maxDataLength: MAX_HANDSHAKE_MESSAGE_BYTES });
-      const side = new HandshakeInitiator({
-        signer: this.#o.signer,
-        manifest: this.#o.manifest,
-        self: this.#self,
-        remote,
-        nonce: this.#o.randomBytes(NONCE_BYTES),
-        nonces: this.#nonces,
-      });
+      const side = new HandshakeInitiator(this.#handshakeSide(remote));
       await lp.write(encodeHandshakeMessage(side.challenge()), { signal });
       const { peer, reply } = await side.onResponse(await readMessage(lp, signal));
       this.#checkBinding(peer, remote);
@@ -362,14 +356,7 @@ export class NaosSyncTransport implements Transport, Startable {
     const { signal, done } = this.#deadline(`${connection.id}/in/${stream.id}`);
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HANDSHAKE_MESSAGE_BYTES });
-      const side = new HandshakeResponder({
-        signer: this.#o.signer,
-        manifest: this.#o.manifest,
-        self: this.#self,
-        remote,
-        nonce: this.#o.randomBytes(NONCE_BYTES),
-        nonces: this.#nonces,
-      });
+      const side = new HandshakeResponder(this.#handshakeSide(remote));
       await lp.write(encodeHandshakeMessage(await side.onChallenge(await readMessage(lp, signal))), { signal });
       const peer = await side.onProof(await readMessage(lp, signal));
       this.#checkBinding(peer, remote);
@@ -385,6 +372,18 @@ export class NaosSyncTransport implements Transport, Startable {
   }
 
   /** A node id may be bound to one live peer id at a time (F1: one identity, one node). */
+  /** One run's options for either side of the handshake with `remote` (a fresh nonce each). */
+  #handshakeSide(remote: string): HandshakeSideOptions {
+    return {
+      signer: this.#o.signer,
+      manifest: this.#o.manifest,
+      self: this.#self,
+      remote,
+      nonce: this.#o.randomBytes(NONCE_BYTES),
+      nonces: this.#nonces,
+    };
+  }
+
   #checkBinding(peer: ProvenNode, remote: string): void {
     const bound = this.#byNode.get(peer.nodeId);
     if (bound === undefined || bound === remote) return;

@@ -83,13 +83,8 @@ export type StepResult =
       readonly verified: true;
     };
 
-export interface AgentView {
-  readonly id: string;
-  readonly program: string;
-  readonly registrar: string;
-  readonly rights: readonly Right[];
-  readonly duties: readonly string[];
-  readonly parent: string | null;
+/** An agent as `naos.agents.get` shows it: the citizen (PolicyLedger), who hosts it, and its committed state. */
+export interface AgentView extends Omit<Citizen, 'policySeqs'> {
   readonly host: string;
   readonly epoch: number;
   /** This node runs it now. */
