@@ -1,7 +1,9 @@
 import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
 import { AgentHost, type AgentHostOptions, type StepResult } from '../../src/agents/agent-host.js';
 import { seedSigner } from '../../src/crypto/ed25519.js';
+import { stateHash } from '../../src/agents/state-hash.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import type { JsonValue } from '../../src/ledger/json-value.js';
 import type { SandboxLimits } from '../../src/sandbox/sandbox.js';
 import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
 
@@ -36,4 +38,24 @@ export function rolledBack(result: StepResult): Extract<StepResult, { status: 'r
   if (result.status !== 'rolled-back')
     throw new Error(`expected a rollback, got a committed step with state ${JSON.stringify(result.state)}`);
   return result;
+}
+
+/**
+ * An `agent.step` record as a misbehaving host writes it with `kernel.appendEntries`,
+ * outside the agent host: step `step` of epoch `epoch`, from the state whose hash is
+ * `prevHash` to `state` (with its true hash, so only the chain or a re-execution tells).
+ */
+export function stepRecord(record: {
+  agent: string;
+  step: number;
+  prevHash: string;
+  state: JsonValue;
+  epoch?: number;
+  message?: JsonValue;
+}) {
+  const { agent, step, prevHash, state, epoch = 0, message = {} } = record;
+  return {
+    kind: 'agent.step',
+    value: { agent, epoch, step, message, prevHash, state, stateHash: stateHash(state), effects: [], modules: {} },
+  };
 }

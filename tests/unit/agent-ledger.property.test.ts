@@ -4,7 +4,7 @@ import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
 import { AgentLedger } from '../../src/agents/agent-ledger.js';
 import { stateHash } from '../../src/agents/state-hash.js';
 import type { ViewEntry } from '../../src/state/derived-view.js';
-import { agentNode, committed, COUNTER, TEST_LIMITS } from '../support/agents.js';
+import { agentNode, committed, COUNTER, stepRecord, TEST_LIMITS } from '../support/agents.js';
 
 const sandbox = new InProcessSandbox(TEST_LIMITS);
 afterAll(() => sandbox.close());
@@ -41,39 +41,9 @@ describe('AgentLedger derivation', () => {
     const { id } = await a.host.spawn(COUNTER, { name: 'shared', state: { n: 0 } });
     committed(await a.host.send(id, { by: 2 }));
     await b.host.spawn(COUNTER, { name: 'shared', state: { n: 100 } });
-    await b.kernel.appendEntries([
-      {
-        kind: 'agent.step',
-        value: {
-          agent: id,
-          epoch: 0,
-          step: 2,
-          message: {},
-          prevHash: stateHash({ n: 2 }),
-          state: { n: -1 },
-          stateHash: stateHash({ n: -1 }),
-          effects: [],
-          modules: {},
-        },
-      },
-    ]);
+    await b.kernel.appendEntries([stepRecord({ agent: id, step: 2, prevHash: stateHash({ n: 2 }), state: { n: -1 } })]);
     // A equivocates: a second record of step 1 (later in its log, so it loses everywhere).
-    await a.kernel.appendEntries([
-      {
-        kind: 'agent.step',
-        value: {
-          agent: id,
-          epoch: 0,
-          step: 1,
-          message: {},
-          prevHash: stateHash({ n: 0 }),
-          state: { n: 7 },
-          stateHash: stateHash({ n: 7 }),
-          effects: [],
-          modules: {},
-        },
-      },
-    ]);
+    await a.kernel.appendEntries([stepRecord({ agent: id, step: 1, prevHash: stateHash({ n: 0 }), state: { n: 7 } })]);
     await c.host.module.publish('lib', '1.0.0', 'exports.v = 1;', 'js');
     const other = await a.host.spawn(COUNTER, { name: 'other' });
     committed(await a.host.send(other.id, {}));

@@ -6,7 +6,7 @@ import type { Passport } from '../../src/agents/passport.js';
 import { stateHash } from '../../src/agents/state-hash.js';
 import { fromBase64, toBase64, utf8 } from '../../src/bytes.js';
 import { decodeEntry, encodeEntry } from '../../src/ledger/entry.js';
-import { agentNode, committed, COUNTER, TEST_LIMITS } from '../support/agents.js';
+import { agentNode, committed, COUNTER, stepRecord, TEST_LIMITS } from '../support/agents.js';
 
 const sandbox = new InProcessSandbox(TEST_LIMITS);
 afterAll(() => sandbox.close());
@@ -123,20 +123,7 @@ describe('replay (F18)', () => {
     // The host records a step its program never produced (state and hash agree, so only re-execution can tell).
     const before = liar.host.get(id);
     await liar.kernel.appendEntries([
-      {
-        kind: 'agent.step',
-        value: {
-          agent: id,
-          epoch: 0,
-          step: 2,
-          message: { by: 1 },
-          prevHash: before.stateHash,
-          state: { n: 1000, roll: 0 },
-          stateHash: stateHash({ n: 1000, roll: 0 }),
-          effects: [],
-          modules: {},
-        },
-      },
+      stepRecord({ agent: id, step: 2, message: { by: 1 }, prevHash: before.stateHash, state: { n: 1000, roll: 0 } }),
     ]);
     const auditor = await agentNode(52, { sandbox });
     for (const head of liar.kernel.adverts()) {

@@ -3,7 +3,7 @@ import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
 import { AgentHost } from '../../src/agents/agent-host.js';
 import { AgentNotHostedError } from '../../src/agents/errors.js';
 import { stateHash } from '../../src/agents/state-hash.js';
-import { committed, COUNTER, TEST_LIMITS } from '../support/agents.js';
+import { committed, COUNTER, stepRecord, TEST_LIMITS } from '../support/agents.js';
 import { SimNet } from '../support/simnet.js';
 
 const sandboxes: InProcessSandbox[] = [];
@@ -66,22 +66,7 @@ describe('migration over the simulated network (F18)', () => {
     const { id } = await a.spawn(COUNTER, { name: 'split', state: { n: 0 } });
     await a.migrate(id, b.nodeId);
     // A misbehaving old host keeps stepping by writing a step record of its own.
-    await net.nodes[0]!.kernel.appendEntries([
-      {
-        kind: 'agent.step',
-        value: {
-          agent: id,
-          epoch: 0,
-          step: 1,
-          message: {},
-          prevHash: stateHash({ n: 0 }),
-          state: { n: 99 },
-          stateHash: stateHash({ n: 99 }),
-          effects: [],
-          modules: {},
-        },
-      },
-    ]);
+    await net.nodes[0]!.kernel.appendEntries([stepRecord({ agent: id, step: 1, prevHash: stateHash({ n: 0 }), state: { n: 99 } })]);
     await until(() => net.converged() && b.get(id).live, 'B resumes');
     expect(b.get(id)).toMatchObject({ step: 0, state: { n: 0 } });
     expect(committed(await b.send(id, { by: 2 })).state).toEqual({ n: 2 });
