@@ -111,7 +111,10 @@ export class AgentsPanel extends LitElement {
                   )}
                 </tbody>
               </table>`
-            : html`<p>No agents yet.</p>`
+            : html`<p>
+                No agents yet. This node's <code>agent:federation-health-monitor</code> registers at its first report: every minute while
+                there are peers or refusals to watch.
+              </p>`
         }
       </section>
       ${this.#renderDetail()}`;
