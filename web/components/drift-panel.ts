@@ -141,7 +141,12 @@ export class DriftPanel extends LitElement {
         padding-left: 1.25rem;
         margin: 0;
         display: grid;
+        /* A long value (a registration's JSON) wraps instead of widening every event past the card. */
+        grid-template-columns: minmax(0, 1fr);
         gap: 1rem;
+      }
+      .events td code {
+        overflow-wrap: anywhere;
       }
       tr.winner td {
         background: #dafbe1;
