@@ -7,7 +7,6 @@ import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { keepConnected, type KeepConnected } from '../adapters/libp2p/keep-connected.js';
 import { naosSync, type NaosSyncTransport } from '../adapters/libp2p/sync-transport.js';
 import { openNodeKernel, type NodeKernel } from '../adapters/node/node-kernel.js';
@@ -60,7 +59,10 @@ export async function startAlwaysOnPeer(options: AlwaysOnPeerOptions): Promise<A
   // Its own log takes only equivocation records, but a LevelDB that dropped its last
   // writes is a rollback like any other: after a restart, browsers reconnect within
   // seconds and show it before anything is signed again (docs/THREAT_MODEL.md).
-  const node = await openNodeKernel(options.dataDir, { create: true, awaitPeersUntil: delay(AWAIT_PEERS_MS, undefined, { ref: false }) });
+  // The wait is counted once the peer can hear others (verifying many logs on open takes time).
+  let peersDeadline = (): void => undefined;
+  const awaitPeersUntil = new Promise<void>((resolve) => (peersDeadline = resolve));
+  const node = await openNodeKernel(options.dataDir, { create: true, awaitPeersUntil });
   try {
     const { privateKey } = await loadOrCreateLibp2pKey(join(node.dataDir, 'libp2p.key'));
     const manifest: Manifest = {
@@ -98,6 +100,7 @@ export async function startAlwaysOnPeer(options: AlwaysOnPeerOptions): Promise<A
       ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
       ...(options.heartbeatMs === undefined ? {} : { sync: { heartbeatMs: options.heartbeatMs } }),
     });
+    setTimeout(peersDeadline, AWAIT_PEERS_MS).unref();
     let stopped = false;
     return {
       node,

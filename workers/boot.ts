@@ -22,8 +22,6 @@ const REPLICA_WRITE_DELAY_MS = 25;
  */
 const AWAIT_PEERS_MS = 1500;
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** The slot database of `slot` in `namespace`, e.g. `naos-node-0`. */
 export function slotDatabaseName(namespace: string, slot: number): string {
   return `${namespace}-node-${slot}`;
@@ -49,17 +47,22 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
     const manifest = buildManifest(options.manifest ?? {}, Date.now());
     const identity = await openBrowserIdentity(dbName);
     store = await IdbLedgerStore.open(dbName);
+    // Counted from when the node can hear peers, not from here: verifying a large store on
+    // open can take longer than the whole wait.
+    let peersDeadline = (): void => undefined;
+    const awaitPeersUntil = new Promise<void>((resolve) => (peersDeadline = resolve));
     const kernel = await Kernel.open({
       store,
       signer: identity.signer,
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
       scheduleReplicaWrite: (write) => setTimeout(write, REPLICA_WRITE_DELAY_MS),
-      ...(options.federation !== false && { awaitPeersUntil: delay(AWAIT_PEERS_MS) }),
+      ...(options.federation !== false && { awaitPeersUntil }),
     });
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).
     const federation =
       options.federation === false ? undefined : await Federation.start({ kernel, signer: identity.signer, manifest, namespace });
+    setTimeout(peersDeadline, AWAIT_PEERS_MS);
     // Agents run in sandbox workers started from here (workers/agents.ts).
     const agents =
       options.agents === false ? undefined : startAgents(kernel, federation, { shard: manifest.region, ...(options.agents ?? {}) }).service;
