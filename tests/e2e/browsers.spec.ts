@@ -48,17 +48,22 @@ async function expectAllConverged(members: readonly Page[], timeout = 45_000): P
   }
 }
 
-/** `page` has a proven, direct libp2p link to each of `nodeIds`. */
+/** `page` has a proven, direct libp2p link to each of `nodeIds`; if not, fails with its network state (dialer, connections). */
 async function expectDirectLinks(page: Page, nodeIds: readonly string[]): Promise<void> {
-  await expect
-    .poll(
-      async () =>
-        (await page.evaluate(() => naos.peers()))
-          .filter((p) => p.transport === 'libp2p' && p.libp2p?.direct === true && p.libp2p.nodeIdProven && p.trust === 'experimental')
-          .map((p) => p.nodeId),
-      { timeout: 45_000, message: 'direct, proven libp2p links' },
-    )
-    .toEqual(expect.arrayContaining([...nodeIds]));
+  try {
+    await expect
+      .poll(
+        async () =>
+          (await page.evaluate(() => naos.peers()))
+            .filter((p) => p.transport === 'libp2p' && p.libp2p?.direct === true && p.libp2p.nodeIdProven && p.trust === 'experimental')
+            .map((p) => p.nodeId),
+        { timeout: 45_000, message: 'direct, proven libp2p links' },
+      )
+      .toEqual(expect.arrayContaining([...nodeIds]));
+  } catch (error) {
+    const network = await page.evaluate(() => naos.network());
+    throw new Error(`${(error as Error).message}\n${JSON.stringify({ network }, null, 1)}`, { cause: error });
+  }
 }
 
 test.beforeAll(async () => {
