@@ -61,107 +61,97 @@ test('the Agents panel spawns, steps, and shows a killed step rolled back in its
   await expect(panel.getByTestId('agent-step')).toHaveText('1');
 });
 
-test('an agent migrates between two tabs: the new tab resumes it, the old one stops; any tab replays its steps', async ({ browser }) => {
-  const context = await browser.newContext();
-  try {
-    const a = await context.newPage();
-    const b = await context.newPage();
-    await openNode(a);
-    const bId = await openNode(b);
-    const { id } = await a.evaluate(async (code) => {
-      const spawned = await naos.agents.spawn(code, { name: 'traveller' });
-      await naos.agents.send(spawned.id, { by: 10 });
-      return spawned;
-    }, COUNTER);
-    // B learns of the agent through tab federation.
-    await expect
-      .poll(
-        () =>
-          b.evaluate(
-            (agent) =>
-              naos.agents.get(agent).then(
-                (v) => v.step,
-                () => -1,
-              ),
-            id,
-          ),
-        { timeout: 30_000 },
-      )
-      .toBe(1);
-    const moved = await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const);
-    expect(moved).toMatchObject({ to: bId, epoch: 1, step: 1 });
-    await expect.poll(() => b.evaluate((agent) => naos.agents.get(agent).then((v) => v.live), id), { timeout: 30_000 }).toBe(true);
-    const atB = await b.evaluate((agent) => naos.agents.send(agent, { by: 1 }), id);
-    expect(atB).toMatchObject({ status: 'committed', step: 2, state: { n: 11 } });
-    const atA = await a.evaluate(
+test('an agent migrates between two tabs: the new tab resumes it, the old one stops; any tab replays its steps', async ({ context }) => {
+  const a = await context.newPage();
+  const b = await context.newPage();
+  await openNode(a);
+  const bId = await openNode(b);
+  const { id } = await a.evaluate(async (code) => {
+    const spawned = await naos.agents.spawn(code, { name: 'traveller' });
+    await naos.agents.send(spawned.id, { by: 10 });
+    return spawned;
+  }, COUNTER);
+  // B learns of the agent through tab federation.
+  await expect
+    .poll(
+      () =>
+        b.evaluate(
+          (agent) =>
+            naos.agents.get(agent).then(
+              (v) => v.step,
+              () => -1,
+            ),
+          id,
+        ),
+      { timeout: 30_000 },
+    )
+    .toBe(1);
+  const moved = await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const);
+  expect(moved).toMatchObject({ to: bId, epoch: 1, step: 1 });
+  await expect.poll(() => b.evaluate((agent) => naos.agents.get(agent).then((v) => v.live), id), { timeout: 30_000 }).toBe(true);
+  const atB = await b.evaluate((agent) => naos.agents.send(agent, { by: 1 }), id);
+  expect(atB).toMatchObject({ status: 'committed', step: 2, state: { n: 11 } });
+  const atA = await a.evaluate(
+    (agent) =>
+      naos.agents.send(agent, {}).then(
+        () => 'ran',
+        (e: unknown) => (e as Error).name,
+      ),
+    id,
+  );
+  expect(atA).toBe('AgentNotHostedError');
+  await expect.poll(() => a.evaluate((agent) => naos.agents.get(agent).then((v) => v.step), id), { timeout: 30_000 }).toBe(2);
+  expect(await a.evaluate((agent) => naos.agents.replay(agent, 2), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+});
+
+test('one agent spawned in two partitioned tabs: after the heal both derive the same host, and both show the drift', async ({
+  context,
+}) => {
+  const [left, right] = (await openTabs(context, 2)) as [Page, Page];
+  await expectMesh([left, right]);
+  await left.evaluate(() => naos.debug.partition('left'));
+  const spawnAndStep = (page: Page, by: number) =>
+    page.evaluate(
+      async ([code, step]) => {
+        const { id } = await naos.agents.spawn(code, { name: 'twin' });
+        const outcome = await naos.agents.send(id, { by: step });
+        return { id, status: outcome.status };
+      },
+      [COUNTER, by] as const,
+    );
+  const [fromLeft, fromRight] = [await spawnAndStep(left, 1), await spawnAndStep(right, 100)];
+  expect(fromLeft).toEqual({ id: fromRight.id, status: 'committed' });
+  const id = fromLeft.id;
+  expect(await left.evaluate(() => naos.drift())).toEqual([]);
+
+  await left.evaluate(() => naos.debug.partition(null));
+  await expectConverged([left, right], { logs: 2 });
+  const [leftDrift, rightDrift] = await Promise.all([left, right].map((page) => page.evaluate(() => naos.drift())));
+  expect(leftDrift).toEqual(rightDrift);
+  expect(leftDrift).toHaveLength(1);
+  expect(leftDrift![0]).toMatchObject({ kind: 'policy.register', key: id, base: null });
+  const winner = leftDrift![0]!.contenders.find((c) => c.id === leftDrift![0]!.winner)!;
+
+  // Both derive the same citizen: the first registration's node hosts it, with its step.
+  const views = await Promise.all([left, right].map((page) => page.evaluate((agent) => naos.agents.get(agent), id)));
+  for (const view of views) expect(view).toMatchObject({ registrar: winner.author, host: winner.author, step: 1 });
+  expect(views[0]!.stateHash).toBe(views[1]!.stateHash);
+  const lost = (await left.evaluate(() => naos.nodeId())) === winner.author ? right : left;
+  expect(
+    await lost.evaluate(
       (agent) =>
         naos.agents.send(agent, {}).then(
           () => 'ran',
           (e: unknown) => (e as Error).name,
         ),
       id,
-    );
-    expect(atA).toBe('AgentNotHostedError');
-    await expect.poll(() => a.evaluate((agent) => naos.agents.get(agent).then((v) => v.step), id), { timeout: 30_000 }).toBe(2);
-    expect(await a.evaluate((agent) => naos.agents.replay(agent, 2), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
-  } finally {
-    await context.close();
-  }
-});
+    ),
+  ).toBe('AgentNotHostedError');
 
-test('one agent spawned in two partitioned tabs: after the heal both derive the same host, and both show the drift', async ({
-  browser,
-}) => {
-  const context = await browser.newContext();
-  try {
-    const [left, right] = (await openTabs(context, 2)) as [Page, Page];
-    await expectMesh([left, right]);
-    await left.evaluate(() => naos.debug.partition('left'));
-    const spawnAndStep = (page: Page, by: number) =>
-      page.evaluate(
-        async ([code, step]) => {
-          const { id } = await naos.agents.spawn(code, { name: 'twin' });
-          const outcome = await naos.agents.send(id, { by: step });
-          return { id, status: outcome.status };
-        },
-        [COUNTER, by] as const,
-      );
-    const [fromLeft, fromRight] = [await spawnAndStep(left, 1), await spawnAndStep(right, 100)];
-    expect(fromLeft).toEqual({ id: fromRight.id, status: 'committed' });
-    const id = fromLeft.id;
-    expect(await left.evaluate(() => naos.drift())).toEqual([]);
-
-    await left.evaluate(() => naos.debug.partition(null));
-    await expectConverged([left, right], { logs: 2 });
-    const [leftDrift, rightDrift] = await Promise.all([left, right].map((page) => page.evaluate(() => naos.drift())));
-    expect(leftDrift).toEqual(rightDrift);
-    expect(leftDrift).toHaveLength(1);
-    expect(leftDrift![0]).toMatchObject({ kind: 'policy.register', key: id, base: null });
-    const winner = leftDrift![0]!.contenders.find((c) => c.id === leftDrift![0]!.winner)!;
-
-    // Both derive the same citizen: the first registration's node hosts it, with its step.
-    const views = await Promise.all([left, right].map((page) => page.evaluate((agent) => naos.agents.get(agent), id)));
-    for (const view of views) expect(view).toMatchObject({ registrar: winner.author, host: winner.author, step: 1 });
-    expect(views[0]!.stateHash).toBe(views[1]!.stateHash);
-    const lost = (await left.evaluate(() => naos.nodeId())) === winner.author ? right : left;
-    expect(
-      await lost.evaluate(
-        (agent) =>
-          naos.agents.send(agent, {}).then(
-            () => 'ran',
-            (e: unknown) => (e as Error).name,
-          ),
-        id,
-      ),
-    ).toBe('AgentNotHostedError');
-
-    // The Drift panel names the agent and marks the winning registration.
-    await lost.getByRole('link', { name: 'Drift' }).click();
-    const event = lost.getByTestId('drift-event');
-    await expect(event).toHaveAttribute('data-kind', 'policy.register');
-    await expect(event).toContainText(id);
-    await expect(event.locator('tr.winner')).toHaveAttribute('data-author', winner.author);
-  } finally {
-    await context.close();
-  }
+  // The Drift panel names the agent and marks the winning registration.
+  await lost.getByRole('link', { name: 'Drift' }).click();
+  const event = lost.getByTestId('drift-event');
+  await expect(event).toHaveAttribute('data-kind', 'policy.register');
+  await expect(event).toContainText(id);
+  await expect(event.locator('tr.winner')).toHaveAttribute('data-author', winner.author);
 });

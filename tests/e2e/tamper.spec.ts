@@ -84,72 +84,62 @@ async function authorAndPeerTab(context: BrowserContext) {
   return { a, b, origin, slot: await slotOf(a) };
 }
 
-test('a damaged log is re-fetched from a peer tab, verified, and stored in place of the altered records (F6)', async ({ browser }) => {
-  const context = await browser.newContext();
-  try {
-    // One checkpoint per entry, so that the damage is located to one entry.
-    const { a, b, origin, slot } = await authorAndPeerTab(context);
-    const { original } = await flipLastByte(a, slot, origin, 1);
+test('a damaged log is re-fetched from a peer tab, verified, and stored in place of the altered records (F6)', async ({ context }) => {
+  // One checkpoint per entry, so that the damage is located to one entry.
+  const { a, b, origin, slot } = await authorAndPeerTab(context);
+  const { original } = await flipLastByte(a, slot, origin, 1);
 
-    // On reload the damage is found; the other tab holds a signed copy, which replaces it.
-    await reloadNode(a);
-    await expect
-      .poll(() => a.evaluate(() => naos.status()), { timeout: 20_000 })
-      .toMatchObject({
-        state: 'ok',
-        damaged: [],
-        repaired: [{ origin, size: 4, problems: [expect.objectContaining({ where: 'entry 1' })] }],
-      });
-    expect(await rawRecord(a, { slot, store: 'entries', key: [origin, 1] })).toEqual(original);
-    await expect(a.getByTestId('repaired-notice')).toContainText('entry 1');
-    await expect(a.getByTestId('damage-alert')).toHaveCount(0);
+  // On reload the damage is found; the other tab holds a signed copy, which replaces it.
+  await reloadNode(a);
+  await expect
+    .poll(() => a.evaluate(() => naos.status()), { timeout: 20_000 })
+    .toMatchObject({
+      state: 'ok',
+      damaged: [],
+      repaired: [{ origin, size: 4, problems: [expect.objectContaining({ where: 'entry 1' })] }],
+    });
+  expect(await rawRecord(a, { slot, store: 'entries', key: [origin, 1] })).toEqual(original);
+  await expect(a.getByTestId('repaired-notice')).toContainText('entry 1');
+  await expect(a.getByTestId('damage-alert')).toHaveCount(0);
 
-    // The node carries on where its log ended, and the other tab takes the new entry.
-    expect(await a.evaluate(() => naos.append('after the repair'))).toMatchObject({ index: 4 });
-    await expectConverged([a, b], { logs: 1 });
-    expect((await syncState(b)).heads.find((h) => h.origin === origin)?.size).toBe(5);
-  } finally {
-    await context.close();
-  }
+  // The node carries on where its log ended, and the other tab takes the new entry.
+  expect(await a.evaluate(() => naos.append('after the repair'))).toMatchObject({ index: 4 });
+  await expectConverged([a, b], { logs: 1 });
+  expect((await syncState(b)).heads.find((h) => h.origin === origin)?.size).toBe(5);
 });
 
 test('a tab whose storage lost its newest batches signs nothing at their positions: a peer tab proves them first, then restores them', async ({
-  browser,
+  context,
 }) => {
-  const context = await browser.newContext();
-  try {
-    const { a, b, origin, slot } = await authorAndPeerTab(context);
-    const lost = await Promise.all([2, 3].map((index) => rawRecord(a, { slot, store: 'entries', key: [origin, index] })));
+  const { a, b, origin, slot } = await authorAndPeerTab(context);
+  const lost = await Promise.all([2, 3].map((index) => rawRecord(a, { slot, store: 'entries', key: [origin, index] })));
 
-    // Entries 2 and 3 go, with their checkpoints and the head: what is left still verifies.
-    for (const index of [2, 3]) await rawRecord(a, { slot, store: 'entries', key: [origin, index], delete: true });
-    for (const size of [3, 4]) await rawRecord(a, { slot, store: 'checkpoints', key: [origin, size], delete: true });
-    const head = await rawRecord(a, { slot, store: 'heads', key: origin });
-    if (!head || !('value' in head)) throw new Error('no head record');
-    await rawRecord(a, { slot, store: 'heads', key: origin, put: { value: { ...(head.value as object), size: 2 } } });
+  // Entries 2 and 3 go, with their checkpoints and the head: what is left still verifies.
+  for (const index of [2, 3]) await rawRecord(a, { slot, store: 'entries', key: [origin, index], delete: true });
+  for (const size of [3, 4]) await rawRecord(a, { slot, store: 'checkpoints', key: [origin, size], delete: true });
+  const head = await rawRecord(a, { slot, store: 'heads', key: origin });
+  if (!head || !('value' in head)) throw new Error('no head record');
+  await rawRecord(a, { slot, store: 'heads', key: origin, put: { value: { ...(head.value as object), size: 2 } } });
 
-    // Appended as soon as the reloaded page has the API (without the wait after a boot it was
-    // signed at index 2 in 2 of 3 runs — a fork): it waits for the other tab, which holds
-    // entries 2 and 3 under this node's signature — so it is refused, or lands after them.
-    await a.reload({ waitUntil: 'commit' });
-    await a.waitForFunction(() => typeof globalThis.naos === 'object');
-    const first = await a.evaluate(() =>
-      naos.append('first after the reload').then(
-        (result) => result,
-        (error: unknown) => ({ name: (error as Error).name }),
-      ),
-    );
-    expect(['OwnLogBehindError', 4]).toContain('name' in first ? first.name : first.index);
-    await expect.poll(() => a.evaluate(() => naos.status()), { timeout: 20_000 }).toMatchObject({ state: 'ok', damaged: [] });
-    await expect.poll(() => a.evaluate(() => naos.status().then((s) => s.restoring)), { timeout: 20_000 }).toBeUndefined();
-    expect(await Promise.all([2, 3].map((index) => rawRecord(a, { slot, store: 'entries', key: [origin, index] })))).toEqual(lost);
+  // Appended as soon as the reloaded page has the API (without the wait after a boot it was
+  // signed at index 2 in 2 of 3 runs — a fork): it waits for the other tab, which holds
+  // entries 2 and 3 under this node's signature — so it is refused, or lands after them.
+  await a.reload({ waitUntil: 'commit' });
+  await a.waitForFunction(() => typeof globalThis.naos === 'object');
+  const first = await a.evaluate(() =>
+    naos.append('first after the reload').then(
+      (result) => result,
+      (error: unknown) => ({ name: (error as Error).name }),
+    ),
+  );
+  expect(['OwnLogBehindError', 4]).toContain('name' in first ? first.name : first.index);
+  await expect.poll(() => a.evaluate(() => naos.status()), { timeout: 20_000 }).toMatchObject({ state: 'ok', damaged: [] });
+  await expect.poll(() => a.evaluate(() => naos.status().then((s) => s.restoring)), { timeout: 20_000 }).toBeUndefined();
+  expect(await Promise.all([2, 3].map((index) => rawRecord(a, { slot, store: 'entries', key: [origin, index] })))).toEqual(lost);
 
-    const next = await a.evaluate(() => naos.append('after the restore'));
-    expect(next.index).toBe('index' in first ? 5 : 4);
-    await expectConverged([a, b], { logs: 1 });
-    // Nobody saw two histories of this node's log.
-    expect(await Promise.all([a, b].map((page) => page.evaluate(() => naos.flagged())))).toEqual([[], []]);
-  } finally {
-    await context.close();
-  }
+  const next = await a.evaluate(() => naos.append('after the restore'));
+  expect(next.index).toBe('index' in first ? 5 : 4);
+  await expectConverged([a, b], { logs: 1 });
+  // Nobody saw two histories of this node's log.
+  expect(await Promise.all([a, b].map((page) => page.evaluate(() => naos.flagged())))).toEqual([[], []]);
 });
