@@ -19,11 +19,11 @@ const createWorker = () =>
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `count` timed runs with a short idle pause before each; median and p99 in µs. */
-async function timed(group: string, name: string, count: number, action: (i: number) => Promise<unknown>): Promise<BenchRow> {
+/** `count` timed runs with an idle pause of `idleMs` before each (0: back to back); median and p99 in µs. */
+async function timed(group: string, name: string, count: number, action: (i: number) => Promise<unknown>, idleMs = 3): Promise<BenchRow> {
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
-    await pause(3);
+    if (idleMs > 0) await pause(idleMs);
     const started = performance.now();
     await action(i);
     samples.push((performance.now() - started) * 1000);
@@ -60,6 +60,7 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
   );
   rows.push(
     await timed('sandbox', 'step round trip to the sandbox worker (postMessage both ways)', 300, () => sandbox.run(stepRequest(COUNTER))),
+    await timed('sandbox', 'step round trip, steps back to back', 300, () => sandbox.run(stepRequest(COUNTER)), 0),
   );
   // The floor under that: a bare worker that echoes each message, timed the same way.
   const echo = new Worker(
@@ -70,7 +71,10 @@ export async function runAgentBenchmarks(): Promise<BenchRow[]> {
       echo.onmessage = resolve;
       echo.postMessage(stepRequest(COUNTER));
     });
-  rows.push(await timed('sandbox', 'floor: postMessage round trip to a bare echo worker, same request', 300, echoOnce));
+  rows.push(
+    await timed('sandbox', 'floor: postMessage round trip to a bare echo worker, same request', 300, echoOnce),
+    await timed('sandbox', 'floor, back to back', 300, echoOnce, 0),
+  );
   echo.terminate();
 
   const guest: number[] = [];
