@@ -1,32 +1,18 @@
 import { BroadcastTransport, syncChannelName } from '../adapters/browser/broadcast-transport.js';
 import { type PortLike, PortTransport, type RemoteLink } from '../adapters/libp2p/port-transport.js';
+import { SyncLoop, type SyncLoopOptions } from '../adapters/sync-loop.js';
 import type { Signer } from '../src/crypto/ed25519.js';
 import { handshakeOnlySigner } from '../src/federation/handshake.js';
 import type { Manifest } from '../src/federation/messages.js';
-import {
-  type ForkEvidence,
-  type PeerView,
-  type RejectionView,
-  SyncEngine,
-  type SyncOptions,
-  type TrafficStats,
-} from '../src/federation/sync-engine.js';
-import { SerialInbox } from '../src/federation/inbox.js';
-import { type Transport, TransportMux } from '../src/federation/transport.js';
+import type { ForkEvidence, PeerView, RejectionView, SyncEngine, TrafficStats } from '../src/federation/sync-engine.js';
+import type { Transport } from '../src/federation/transport.js';
 import type { FlaggedLog } from '../src/kernel/api.js';
-import type { Kernel } from '../src/kernel/kernel.js';
 
-export interface FederationOptions {
-  readonly kernel: Kernel;
-  readonly signer: Signer;
-  readonly manifest: Manifest;
+export interface FederationOptions extends SyncLoopOptions {
   /** Storage/lock namespace; the tabs of one namespace share the channel `<namespace>-sync`. */
   readonly namespace: string;
-  /** How often the engine ticks (heartbeats, peer expiry, request timeouts). */
-  readonly tickMs?: number;
   /** Transports besides the tab channel (e.g. libp2p, a later issue). */
   readonly transports?: readonly Transport[];
-  readonly sync?: Partial<Pick<SyncOptions, 'heartbeatMs' | 'peerTimeoutMs' | 'requestTimeoutMs' | 'messagesPerSecond'>>;
 }
 
 /**
@@ -67,56 +53,42 @@ export interface FederationPort {
   close(): Promise<void>;
 }
 
-export const DEFAULT_TICK_MS = 250;
-
 /**
- * A node's federation in its worker: the SyncEngine over a TransportMux that carries the
- * tab channel (BroadcastChannel) and any further transports, driven by a tick timer.
- * Received messages are handled one at a time, in arrival order, as in the simulator
- * the engine is tested with.
+ * A node's federation in its worker: the sync loop (adapters/sync-loop.ts) over the tab
+ * channel (BroadcastChannel) and any further transports.
  *
  * A test/debug affordance: `partition(group)` moves the tab channel to a channel of its
  * own (`<namespace>-sync/partition:<group>`), so only tabs in the same group hear each
  * other; `partition(null)` heals. Other transports are not affected.
  */
 export class Federation implements FederationPort {
-  readonly engine: SyncEngine;
   readonly manifest: Manifest;
   readonly handshakeSigner: Signer;
-  readonly #mux = new TransportMux();
+  readonly #loop: SyncLoop;
   #network: PortTransport | undefined;
   readonly #namespace: string;
   #channel: BroadcastTransport;
   #group: string | null = null;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #inbox = new SerialInbox((bytes, link) => this.engine.receive(bytes, link));
-  #closed = false;
 
   private constructor(options: FederationOptions) {
     this.manifest = options.manifest;
     this.handshakeSigner = handshakeOnlySigner(options.signer);
     this.#namespace = options.namespace;
-    this.engine = new SyncEngine({
-      host: options.kernel,
-      signer: options.signer,
-      manifest: options.manifest,
-      now: () => Date.now(),
-      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
-      send: (bytes, to) => this.#mux.send(bytes, to),
-      ...options.sync,
-    });
+    this.#loop = new SyncLoop(options);
     this.#channel = new BroadcastTransport(syncChannelName(options.namespace));
-    this.#mux.add(this.#channel);
-    for (const transport of options.transports ?? []) this.#mux.add(transport);
-    this.#mux.onMessage((bytes, link) => this.#inbox.push(bytes, link));
+    this.#loop.mux.add(this.#channel);
+    for (const transport of options.transports ?? []) this.#loop.mux.add(transport);
   }
 
   /** Joins the federation: announces the node, then ticks every `tickMs`. */
   static async start(options: FederationOptions): Promise<Federation> {
     const federation = new Federation(options);
-    await federation.engine.start();
-    federation.#timer = setInterval(() => void federation.engine.tick().catch(() => undefined), options.tickMs ?? DEFAULT_TICK_MS);
+    await federation.#loop.start();
     return federation;
+  }
+
+  get engine(): SyncEngine {
+    return this.#loop.engine;
   }
 
   peers(): FederationPeerView[] {
@@ -134,7 +106,7 @@ export class Federation implements FederationPort {
   }
 
   async attachNetwork(port: PortLike): Promise<void> {
-    if (this.#closed) {
+    if (this.#loop.closed) {
       port.close();
       return;
     }
@@ -148,8 +120,8 @@ export class Federation implements FederationPort {
       for (const nodeId of now) if (!linked.has(nodeId)) void this.engine.greet(nodeId).catch(() => undefined);
       linked = now;
     });
-    this.#mux.add(network);
-    if (previous) await this.#mux.remove(previous);
+    this.#loop.mux.add(network);
+    if (previous) await this.#loop.mux.remove(previous);
   }
 
   rejections(): RejectionView[] {
@@ -169,21 +141,16 @@ export class Federation implements FederationPort {
   }
 
   async partition(group: string | null): Promise<void> {
-    if (this.#closed || group === this.#group) return;
+    if (this.#loop.closed || group === this.#group) return;
     const next = new BroadcastTransport(syncChannelName(this.#namespace, group ?? undefined));
-    await this.#mux.remove(this.#channel);
-    this.#mux.add(next);
+    await this.#loop.mux.remove(this.#channel);
+    this.#loop.mux.add(next);
     this.#channel = next;
     this.#group = group;
   }
 
   /** Stops ticking and listening, closes the transports; the kernel stays open. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#timer);
-    this.engine.close();
-    await this.#mux.close();
-    await this.#inbox.close();
+    await this.#loop.close();
   }
 }

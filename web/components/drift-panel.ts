@@ -4,6 +4,7 @@ import type { DriftEvent, KeyValue } from '../../workers/kernel-service.js';
 import { ApiController } from '../controllers/api-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import { panelStyles } from './panel-styles.js';
+import { waitingCard } from './waiting-card.js';
 
 interface DriftView {
   readonly drift: readonly DriftEvent[];
@@ -39,10 +40,7 @@ export class DriftPanel extends LitElement {
   protected override render(): TemplateResult {
     const view = this.#view.value;
     if (!view) {
-      return html`<section class="card">
-        <h2>Drift</h2>
-        <p class=${this.#view.error ? 'error' : 'muted'}>${this.#view.error ?? 'Waiting for the kernel…'}</p>
-      </section>`;
+      return waitingCard('Drift', this.#view.error);
     }
     return html`<section class="card" aria-labelledby="drift-heading">
         <h2 id="drift-heading">Drift events <span class="muted" data-testid="drift-count">${view.drift.length}</span></h2>

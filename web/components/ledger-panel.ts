@@ -7,6 +7,7 @@ import { describeError } from '../controllers/kernel-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosApi } from '../naos-api.js';
 import { panelStyles } from './panel-styles.js';
+import { waitingCard } from './waiting-card.js';
 
 export const PAGE_SIZE = 20;
 
@@ -80,10 +81,7 @@ export class LedgerPanel extends LitElement {
   protected override render(): TemplateResult {
     const view = this.#ledger.value;
     if (!view) {
-      return html`<section class="card">
-        <h2>Ledger</h2>
-        <p class=${this.#ledger.error ? 'error' : 'muted'}>${this.#ledger.error ?? 'Waiting for the kernel…'}</p>
-      </section>`;
+      return waitingCard('Ledger', this.#ledger.error);
     }
     const end = view.start + view.entries.length;
     return html`<section class="card" aria-labelledby="ledger-heading">

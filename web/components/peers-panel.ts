@@ -5,6 +5,7 @@ import { ApiController } from '../controllers/api-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import './federation-graph.js';
 import { panelStyles } from './panel-styles.js';
+import { waitingCard } from './waiting-card.js';
 
 export interface FederationSnapshot {
   readonly nodeId: string;
@@ -55,10 +56,7 @@ export class PeersPanel extends LitElement {
   protected override render(): TemplateResult {
     const snapshot = this.#federation.value;
     if (!snapshot) {
-      return html`<section class="card" aria-busy=${this.#federation.error ? 'false' : 'true'}>
-        <h2>Peers</h2>
-        <p class=${this.#federation.error ? 'error' : 'muted'}>${this.#federation.error ?? 'Waiting for the kernel…'}</p>
-      </section>`;
+      return waitingCard('Peers', this.#federation.error);
     }
     const now = Date.now();
     return html`<section class="card" aria-labelledby="peers-heading">
