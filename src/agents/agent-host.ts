@@ -13,6 +13,7 @@ import {
   AgentNotFoundError,
   AgentNotHostedError,
   ContentUnavailableError,
+  InvalidProgramError,
   ModuleError,
   RollbackVerificationError,
 } from './errors.js';
@@ -158,6 +159,8 @@ export class AgentHost {
   /** agent.send entry ids whose delivery is queued or running. */
   readonly #delivering = new Set<string>();
   readonly #reserved = new Set<string>();
+  /** CIDs of programs that loaded in the sandbox here (a spawn of one of them skips the check). */
+  readonly #loadable = new Set<string>();
   readonly #killNext = new Set<string>();
   readonly #listeners = new Set<(agents: readonly string[]) => void>();
   readonly #unsubscribe: () => void;
@@ -202,7 +205,10 @@ export class AgentHost {
   /**
    * Registers and spawns an agent hosted here: its program (JS source, or the CID of a
    * program already held), a policy.register entry with its rights and duties, and an
-   * agent.spawn entry with its initial state and state hash — one batch.
+   * agent.spawn entry with its initial state and state hash — one batch. The program is
+   * loaded in the sandbox first (nothing of it is called): one that does not compile,
+   * throws at its top level, runs past a limit there or defines no `step` is refused with
+   * InvalidProgramError and nothing is written.
    */
   async spawn(program: string | { readonly cid: string }, options: SpawnOptions): Promise<SpawnResult> {
     return this.#spawn(program, options, null);
@@ -212,6 +218,8 @@ export class AgentHost {
     const plan = this.#planSpawn(program, options, parent);
     this.#reserved.add(plan.id);
     try {
+      const problem = await this.#loadProblem(plan.result.program, plan.code);
+      if (problem !== undefined) throw new InvalidProgramError(`program ${plan.result.program} does not load: ${problem}`);
       await this.#kernel.appendEntries(plan.entries);
     } finally {
       this.#reserved.delete(plan.id);
@@ -223,7 +231,7 @@ export class AgentHost {
     program: string | { readonly cid: string },
     options: SpawnOptions,
     parent: string | null,
-  ): { id: string; result: SpawnResult; entries: { kind: string; value: JsonValue }[] } {
+  ): { id: string; code: string; result: SpawnResult; entries: { kind: string; value: JsonValue }[] } {
     if (typeof options !== 'object' || options === null)
       throw new InvalidInputError('spawn options must be {name, rights?, duties?, state?}');
     const id = formatAgentId(options.name, this.#shard);
@@ -237,21 +245,23 @@ export class AgentHost {
       throw new InvalidInputError(`initial state is ${chars} characters of JSON, more than ${this.#limits.stateChars}`);
     const entries: { kind: string; value: JsonValue }[] = [];
     let cid: string;
+    let code: string;
     if (typeof program === 'string') {
       if (program.length === 0) throw new InvalidInputError('agent code is empty');
       const bytes = utf8(program);
       cid = blobCid(bytes);
+      code = program;
       if (!this.#ledger.hasBlob(cid)) for (const chunk of chunkBlob(bytes)) entries.push({ kind: KINDS.chunk, value: { ...chunk } });
     } else if (typeof program === 'object' && program !== null) {
       cid = parseBlobCid(program.cid);
-      if (!this.#ledger.hasBlob(cid)) throw new ContentUnavailableError(`program ${cid} is not held by this node (yet)`);
+      code = this.#programSource(cid);
     } else {
       throw new InvalidInputError('spawn takes JavaScript source or {cid}');
     }
     const hash = stateHash(state);
     entries.push({ kind: KINDS.register, value: { agent: id, program: cid, rights, duties, parent } });
     entries.push({ kind: KINDS.spawn, value: { agent: id, program: cid, state, stateHash: hash } });
-    return { id, result: { id, program: cid, stateHash: hash }, entries };
+    return { id, code, result: { id, program: cid, stateHash: hash }, entries };
   }
 
   /**
@@ -514,9 +524,32 @@ export class AgentHost {
   }
 
   #code(citizen: Citizen): string {
-    const bytes = this.#ledger.blob(citizen.program);
-    if (!bytes) throw new ContentUnavailableError(`program ${citizen.program} of ${citizen.id} is not held by this node (yet)`);
-    return fromUtf8(bytes, `program ${citizen.program}`);
+    return this.#programSource(citizen.program, ` of ${citizen.id}`);
+  }
+
+  #programSource(cid: string, of = ''): string {
+    const bytes = this.#ledger.blob(cid);
+    if (!bytes) throw new ContentUnavailableError(`program ${cid}${of} is not held by this node (yet)`);
+    return fromUtf8(bytes, `program ${cid}`);
+  }
+
+  /** Why the program `code` (CID `cid`) does not load in the sandbox — `<fault kind>: <message>` — or undefined when it does. */
+  async #loadProblem(cid: string, code: string): Promise<string | undefined> {
+    if (this.#loadable.has(cid)) return undefined;
+    const outcome = await this.#sandbox.run({
+      code,
+      modules: [],
+      state: 'null',
+      message: 'null',
+      ctx: '{}',
+      seed: [0, 0, 0, 0],
+      loadOnly: true,
+    });
+    if (!outcome.ok) return `${outcome.fault.kind}: ${outcome.fault.message}`;
+    // Bounded: programs are few, but a long-running node should not keep every CID ever spawned.
+    if (this.#loadable.size >= 1024) this.#loadable.clear();
+    this.#loadable.add(cid);
+    return undefined;
   }
 
   async #step(id: string, message: JsonValue, hops: number, cause: string | undefined): Promise<StepResult> {
@@ -551,7 +584,8 @@ export class AgentHost {
       if (!(error instanceof StepOutputError)) throw error;
       return this.#rollback(id, step, { kind: 'output', message: error.message }, committed, cause);
     }
-    const plans = output.effects.map((effect) => this.#planEffect(citizen, step, effect, hops));
+    const loadProblems = await this.#spawnLoadProblems(citizen, output.effects);
+    const plans = output.effects.map((effect, i) => this.#planEffect(citizen, step, effect, hops, loadProblems[i]));
     const hash = stateHash(output.state);
     const stepEntry = {
       kind: KINDS.step,
@@ -611,7 +645,32 @@ export class AgentHost {
     return { status: 'rolled-back', agent: id, step, fault, state: restored, stateHash: restoredHash, verified: true };
   }
 
-  #planEffect(citizen: Citizen, step: number, effect: Effect, hops: number): EffectPlan {
+  /** For each effect: why the program of a spawn it asks for does not load (see #loadProblem), if so. */
+  async #spawnLoadProblems(citizen: Citizen, effects: readonly Effect[]): Promise<(string | undefined)[]> {
+    const problems: (string | undefined)[] = [];
+    for (const effect of effects) {
+      const program = effect.type === 'spawn' && citizen.rights.includes(RIGHT_FOR_EFFECT.spawn) ? this.#effectProgram(effect) : undefined;
+      problems.push(program && (await this.#loadProblem(program.cid, program.code)));
+    }
+    return problems;
+  }
+
+  /** The program a spawn effect names, when it is readable here (otherwise #planEffect refuses the effect for that). */
+  #effectProgram(effect: Effect): { cid: string; code: string } | undefined {
+    try {
+      const { code, cid } = effect.body;
+      if (typeof code === 'string' && code.length > 0) return { cid: blobCid(utf8(code)), code };
+      if (typeof cid === 'string') {
+        const parsed = parseBlobCid(cid);
+        return { cid: parsed, code: this.#programSource(parsed) };
+      }
+    } catch {
+      // Not a CID, or not held: the effect's own plan says so.
+    }
+    return undefined;
+  }
+
+  #planEffect(citizen: Citizen, step: number, effect: Effect, hops: number, loadProblem?: string): EffectPlan {
     const agent = citizen.id;
     const refuse = (reason: string, right: string | null = null): EffectPlan => ({
       outcome: { type: effect.type, status: 'refused', right, reason },
@@ -671,6 +730,8 @@ export class AgentHost {
         try {
           const plan = this.#planSpawn(program, { name: body['name'], rights: requested, state: body['state'] ?? {} }, agent);
           if (this.#reserved.has(plan.id)) return refuse(`${plan.id} is already being spawned`, right);
+          if (loadProblem !== undefined)
+            return refuse(`spawn refused: program ${plan.result.program} does not load: ${loadProblem}`, right);
           return done(plan.entries);
         } catch (error) {
           if (

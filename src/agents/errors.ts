@@ -12,6 +12,12 @@ export class AgentNotHostedError extends NaosError {}
 /** An agent with this id is already registered. */
 export class AgentExistsError extends NaosError {}
 
+/**
+ * The agent's program does not load in the sandbox: it does not compile, throws at its top
+ * level, runs past a limit there, or defines no function `step`. The message says which.
+ */
+export class InvalidProgramError extends InvalidInputError {}
+
 /** The agent's program (or a module) is not held by this node yet: its chunks have not arrived. */
 export class ContentUnavailableError extends NaosError {}
 

@@ -10,7 +10,8 @@
  * - `__naos.run` parses the inputs with the JSON functions captured here — an agent that
  *   replaces `JSON.parse` or `JSON.stringify` cannot change how its inputs arrive or how
  *   its output leaves — calls `step(state, message, ctx)` and returns the result as JSON
- *   text, which the host checks before believing anything in it.
+ *   text, which the host checks before believing anything in it; `__naos.check` only
+ *   checks that the agent defines `step` (a spawn loads its program that way).
  */
 export const GUEST_PRELUDE = `(function () {
   'use strict';
@@ -38,10 +39,14 @@ export const GUEST_PRELUDE = `(function () {
   function addModule(name, value) {
     defineProperty(modules, name, { value: value, enumerable: true, writable: false, configurable: false });
   }
+  function check() {
+    if (typeof step !== 'function') throw new TypeError('the agent defines no function step(state, message, ctx)');
+    return 'null';
+  }
   function run(stateJson, messageJson, ctxJson, s0, s1, s2, s3) {
     a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 0;
     for (var i = 0; i < 12; i++) random();
-    if (typeof step !== 'function') throw new TypeError('the agent defines no function step(state, message, ctx)');
+    check();
     var ctx = parse(ctxJson);
     ctx.random = random;
     ctx.modules = freeze(modules);
@@ -50,7 +55,7 @@ export const GUEST_PRELUDE = `(function () {
     if (typeof text !== 'string') throw new TypeError('step must return an object {state, effects?}, got ' + typeof result);
     return text;
   }
-  defineProperty(g, '__naos', { value: freeze({ run: run, addModule: addModule }), writable: false, configurable: false, enumerable: false });
+  defineProperty(g, '__naos', { value: freeze({ run: run, check: check, addModule: addModule }), writable: false, configurable: false, enumerable: false });
 })();
 `;
 

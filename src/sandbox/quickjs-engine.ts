@@ -25,6 +25,7 @@ interface Program {
 interface WarmContext {
   readonly context: QuickJSContext;
   readonly run: QuickJSHandle;
+  readonly check: QuickJSHandle;
   readonly addModule: QuickJSHandle;
   /** Set when the program is already evaluated in this context, with the CPU time that took. */
   program?: Program & { readonly ms: number };
@@ -113,6 +114,11 @@ export class QuickJsEngine {
         if (failed) return failed;
       }
       this.#lastProgram = { code: request.code, modules: request.modules };
+      if (request.loadOnly) {
+        const checked = context.callFunction(warm.check, context.undefined);
+        if (checked.error) return this.#guestFault(context, checked.error);
+        return this.#readOutput(context, checked.value);
+      }
       const args = [
         context.newString(request.state),
         context.newString(request.message),
@@ -193,6 +199,7 @@ export class QuickJsEngine {
     if (!warm || this.#broken) return;
     try {
       warm.run.dispose();
+      warm.check.dispose();
       warm.addModule.dispose();
       warm.context.dispose();
     } catch {
@@ -229,9 +236,10 @@ export class QuickJsEngine {
       prelude.value.dispose();
       const api = context.getProp(context.global, '__naos');
       const run = context.getProp(api, 'run');
+      const check = context.getProp(api, 'check');
       const addModule = context.getProp(api, 'addModule');
       api.dispose();
-      return { context, run, addModule };
+      return { context, run, check, addModule };
     } finally {
       this.#deadline = Infinity;
     }

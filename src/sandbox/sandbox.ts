@@ -58,6 +58,13 @@ export interface StepRequest {
   readonly seed: readonly [number, number, number, number];
   /** Overrides of the host's CPU limit for this step (replay uses a generous one). */
   readonly cpuMs?: number;
+  /**
+   * Only load the program: evaluate the modules and the code (under the CPU limit) and
+   * check that they define `step` — call nothing. The output is then `null`; a program
+   * that does not compile, throws at its top level, runs past a limit or defines no step
+   * gives the fault it would give its first step. A spawn checks its program this way.
+   */
+  readonly loadOnly?: boolean;
 }
 
 /**

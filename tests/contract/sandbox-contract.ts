@@ -125,6 +125,22 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
       await healthy();
     });
 
+    it('loadOnly loads a program without calling step, and fails it the way its first step would', async () => {
+      const load = (code: string) => sandbox.run(request(code, { loadOnly: true }));
+      // step would throw if it were called: loading only does not call it.
+      expect(await load('var loaded = true; function step() { throw new Error("called"); }')).toEqual({ ok: true, output: 'null' });
+      expect(await load('function step( {')).toMatchObject({ ok: false, fault: { kind: 'exception', message: /SyntaxError/ } });
+      expect(await load('throw new TypeError("top level"); function step() {}')).toEqual({
+        ok: false,
+        fault: { kind: 'exception', message: 'TypeError: top level' },
+      });
+      expect(await load('var x = 1;')).toMatchObject({ ok: false, fault: { kind: 'exception', message: /defines no function step/ } });
+      expect(faultOf(await load('while (true) {} function step() {}'))).toBe('cpu');
+      // A loaded program's next step runs as usual.
+      expect(output(await sandbox.run(request(COUNTER)))).toMatchObject({ state: { n: 3 } });
+      await healthy();
+    });
+
     it('stops a bytecode infinite loop at the CPU deadline', async () => {
       expect(faultOf(await sandbox.run(request('function step() { for (;;) {} }')))).toBe('cpu');
       expect(faultOf(await sandbox.run(request('while (true) {} function step() {}')))).toBe('cpu');

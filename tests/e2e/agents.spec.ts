@@ -18,6 +18,7 @@ test('naos.agents: spawn → {id}, send → the outcome or a named rejection, ge
     return {
       id,
       outcome,
+      unloadable: await named(naos.agents.spawn('var notAStep = 1;', { name: 'unloadable' })),
       agent: { id: agent.id, state: agent.state, stateHash: agent.stateHash, step: agent.step },
       unknown: await named(naos.agents.send('agent:nobody::local', {})),
       badMessage: await named(naos.agents.send(id, { x: undefined as unknown as number, f: () => 1 })),
@@ -34,6 +35,9 @@ test('naos.agents: spawn → {id}, send → the outcome or a named rejection, ge
   expect(result.id).toBe('agent:counter::local');
   expect(result.outcome).toMatchObject({ status: 'committed', step: 1, state: { n: 3 } });
   expect(result.agent).toEqual({ id: result.id, state: { n: 3 }, stateHash: result.outcome.stateHash, step: 1 });
+  expect(result.unloadable).toMatch(
+    /^InvalidProgramError: program \S+ does not load: exception: TypeError: the agent defines no function step/,
+  );
   expect(result.unknown).toMatch(/^AgentNotFoundError: no agent agent:nobody::local/);
   expect(result.badMessage).toMatch(/^InvalidValueError/);
   expect(result.refused).toMatchObject({
@@ -45,7 +49,14 @@ test('naos.agents: spawn → {id}, send → the outcome or a named rejection, ge
 test('the Agents panel spawns, steps, and shows a killed step rolled back in its history', async ({ page }) => {
   await openNode(page, '/#agents');
   const panel = page.locator('naos-agents-panel');
+  // A program that does not compile is refused, named, and registers nothing.
+  const example = await panel.getByLabel('Code').inputValue();
   await panel.getByLabel('Name').fill('ui-agent');
+  await panel.getByLabel('Code').fill('function step(state { return state; }');
+  await panel.getByRole('button', { name: 'Spawn' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText(/InvalidProgramError: program \S+ does not load: exception: SyntaxError/);
+  expect(await page.evaluate(() => naos.agents.list())).toEqual([]);
+  await panel.getByLabel('Code').fill(example);
   await panel.getByRole('button', { name: 'Spawn' }).click();
   await expect(panel.getByTestId('agent-outcome')).toContainText('Spawned agent:ui-agent::local');
   await expect(panel.getByTestId('agent-detail')).toContainText('agent:ui-agent::local');

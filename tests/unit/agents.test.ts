@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
 import { blobCid } from '../../src/agents/content.js';
-import { AgentExistsError, AgentNotFoundError, ContentUnavailableError, InvalidAgentIdError } from '../../src/agents/errors.js';
+import {
+  AgentExistsError,
+  AgentNotFoundError,
+  ContentUnavailableError,
+  InvalidAgentIdError,
+  InvalidProgramError,
+} from '../../src/agents/errors.js';
 import { stateHash } from '../../src/agents/state-hash.js';
 import { utf8 } from '../../src/bytes.js';
 import { InvalidValueError } from '../../src/ledger/json-value.js';
@@ -51,6 +57,29 @@ describe('AgentHost: spawn, steps and committed state', () => {
     const two = await host.spawn({ cid: program }, { name: 'two' });
     expect(committed(await host.send(two.id, {})).state).toEqual({ n: 1 });
     await expect(host.spawn({ cid: blobCid(utf8('other')) }, { name: 'three' })).rejects.toThrow(ContentUnavailableError);
+  });
+
+  it('refuses to spawn a program that does not load, writes nothing and leaves the name free', async () => {
+    const { kernel, host } = await agentNode(16, { sandbox });
+    const broken: [string, RegExp][] = [
+      ['function step(state { return {}; }', /does not load: exception: SyntaxError/],
+      ['throw new Error("no"); function step() {}', /does not load: exception: Error: no/],
+      ['var notAStep = 1;', /does not load: exception: TypeError: the agent defines no function step/],
+      ['for (;;) {} function step() {}', /does not load: cpu/],
+    ];
+    for (const [code, why] of broken) {
+      const spawning = host.spawn(code, { name: 'broken' });
+      await expect(spawning).rejects.toThrow(InvalidProgramError);
+      await expect(spawning).rejects.toThrow(why);
+    }
+    // The top level of a program that loads runs, its step does not.
+    const { id } = await host.spawn('var calls = 0; function step(state) { return { state: { n: (state.n || 0) + 1 } }; }', {
+      name: 'broken',
+    });
+    // Only the program that loaded was written.
+    expect((await kernel.entries(0, 100)).map((e) => e.kind)).toEqual(['blob.chunk', 'policy.register', 'agent.spawn']);
+    expect(host.get(id)).toMatchObject({ step: 0, state: {} });
+    expect(committed(await host.send(id, {})).state).toEqual({ n: 1 });
   });
 
   it('gives the same result on two nodes for the same code, state and message (seeded randomness included)', async () => {
@@ -129,6 +158,29 @@ describe('AgentHost: rights (F16)', () => {
     expect(result.effects.map((e) => e.status)).toEqual(['done', 'refused']);
     expect(host.get('agent:child::local')).toMatchObject({ parent: id, rights: ['ledger.append'], live: true });
     expect(() => host.get('agent:greedy::local')).toThrow(AgentNotFoundError);
+  });
+
+  it('refuses, and records, a child whose program does not load; the parent step commits', async () => {
+    const { host } = await agentNode(24, { sandbox });
+    const { id } = await host.spawn(ACTOR, { name: 'parent', rights: ['agent.spawn'] });
+    const result = committed(
+      await host.send(id, {
+        effects: [
+          { type: 'spawn', name: 'broken-child', code: 'function step( {' },
+          { type: 'spawn', name: 'good-child', code: COUNTER },
+        ],
+      }),
+    );
+    expect(result.effects).toEqual([
+      expect.objectContaining({
+        status: 'refused',
+        reason: expect.stringMatching(/^spawn refused: program \S+ does not load: exception: SyntaxError/),
+      }),
+      expect.objectContaining({ status: 'done' }),
+    ]);
+    expect(host.refusals(id)).toHaveLength(1);
+    expect(() => host.get('agent:broken-child::local')).toThrow(AgentNotFoundError);
+    expect(host.get('agent:good-child::local')).toMatchObject({ parent: id, live: true });
   });
 });
 
