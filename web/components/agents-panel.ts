@@ -293,7 +293,14 @@ function describeRecord(item: HistoryItem): string {
   }
   if (item.kind === 'agent.step') return `${step}state ${String(p['stateHash']).slice(0, 12)}…`;
   if (item.kind === 'agent.migrate') return `epoch ${String(p['epoch'])}: to ${String(p['to'])}`;
-  return `${step}${JSON.stringify(p).slice(0, 120)}`;
+  if (item.kind === 'policy.register') {
+    const rights = Array.isArray(p['rights']) && p['rights'].length > 0 ? p['rights'].join(', ') : 'none';
+    const parent = typeof p['parent'] === 'string' ? `, child of ${p['parent']}` : '';
+    return `program ${String(p['program']).slice(0, 16)}…, rights ${rights}${parent}`;
+  }
+  if (item.kind === 'agent.spawn') return `initial state ${String(p['stateHash']).slice(0, 12)}…`;
+  const text = JSON.stringify(p);
+  return `${step}${text.length > 120 ? `${text.slice(0, 120)}…` : text}`;
 }
 
 customElements.define('naos-agents-panel', AgentsPanel);
