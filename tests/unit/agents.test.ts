@@ -171,13 +171,8 @@ describe('AgentHost: rights (F16)', () => {
         ],
       }),
     );
-    expect(result.effects).toEqual([
-      expect.objectContaining({
-        status: 'refused',
-        reason: expect.stringMatching(/^spawn refused: program \S+ does not load: exception: SyntaxError/),
-      }),
-      expect.objectContaining({ status: 'done' }),
-    ]);
+    expect(result.effects.map((e) => e.status)).toEqual(['refused', 'done']);
+    expect(result.effects[0]!.reason).toMatch(/^spawn refused: program \S+ does not load: exception: SyntaxError/);
     expect(host.refusals(id)).toHaveLength(1);
     expect(() => host.get('agent:broken-child::local')).toThrow(AgentNotFoundError);
     expect(host.get('agent:good-child::local')).toMatchObject({ parent: id, live: true });
