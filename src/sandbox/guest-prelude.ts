@@ -59,6 +59,9 @@ export const GUEST_PRELUDE = `(function () {
 })();
 `;
 
+/** Lines moduleWrapper puts before a module's source. */
+export const MODULE_WRAPPER_LINES = 1;
+
 /** Wraps a CommonJS-style module source so that evaluating it yields its exports. */
 export function moduleWrapper(source: string): string {
   return `(function () { var module = { exports: {} }; var exports = module.exports;\n${source}\n;return module.exports; })()`;

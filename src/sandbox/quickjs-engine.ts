@@ -1,5 +1,5 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
-import { GUEST_PRELUDE, moduleWrapper } from './guest-prelude.js';
+import { GUEST_PRELUDE, MODULE_WRAPPER_LINES, moduleWrapper } from './guest-prelude.js';
 import type { FaultKind, SandboxFault, SandboxLimits, SandboxModule, StepOutcome, StepRequest } from './sandbox.js';
 
 /** Everything the guest may use of QuickJS's built-ins: all defaults except Date (no wall clock). */
@@ -271,7 +271,7 @@ export class QuickJsEngine {
   }
 
   #guestFault(context: QuickJSContext, error: QuickJSHandle): StepOutcome {
-    const { name, message } = safeDump(context, error);
+    const { name, message, where } = safeDump(context, error);
     try {
       error.dispose();
     } catch {
@@ -279,7 +279,7 @@ export class QuickJsEngine {
     }
     const kind = classify(name, message);
     if (kind === 'memory') this.#broken = true;
-    const text = kind === 'exception' ? `${name}: ${message}` : message || kind;
+    const text = kind === 'exception' ? `${name}: ${message}${where ? ` (${where})` : ''}` : message || kind;
     return fault(kind, truncate(text));
   }
 }
@@ -293,16 +293,17 @@ function classify(name: string, message: string): FaultKind {
 }
 
 /** The error's name and message; an error that cannot even be read (a heap out of memory) is `<undumpable>`. */
-function safeDump(context: QuickJSContext, error: QuickJSHandle): { name: string; message: string } {
+function safeDump(context: QuickJSContext, error: QuickJSHandle): { name: string; message: string; where?: string } {
   try {
     const dumped: unknown = context.dump(error);
     if (typeof dumped === 'object' && dumped !== null) {
-      const record = dumped as { name?: unknown; message?: unknown };
+      const record = dumped as { name?: unknown; message?: unknown; stack?: unknown };
       const name = typeof record.name === 'string' ? record.name : 'Error';
       const message = typeof record.message === 'string' ? record.message : '';
       if (typeof record.name !== 'string' && typeof record.message !== 'string')
         return { name: 'Error', message: 'uncaught non-Error object' };
-      return { name, message };
+      const where = typeof record.stack === 'string' ? guestLocation(record.stack) : undefined;
+      return where === undefined ? { name, message } : { name, message, where };
     }
     // An out-of-memory error reads back as an empty string (so does a guest's `throw ''`,
     // which thus costs it a fresh sandbox — erring on the side of a clean heap).
@@ -311,6 +312,20 @@ function safeDump(context: QuickJSContext, error: QuickJSHandle): { name: string
   } catch {
     return { name: '<undumpable>', message: '' };
   }
+}
+
+/**
+ * Where in the guest's own code an error arose — `agent.js:4:11` or `module:<name>:2:7`, the
+ * names its code and modules are evaluated under — from the first such frame of its stack
+ * (a module's line counted in its own source, not in the wrapper around it); frames in the
+ * prelude are ours and not reported.
+ */
+function guestLocation(stack: string): string | undefined {
+  const frame = /\b(agent\.js|module:[a-z0-9._-]{1,64}):(\d{1,7}):(\d{1,7})\b/.exec(stack.slice(0, 2000));
+  if (!frame) return undefined;
+  const [, file, line, column] = frame as unknown as [string, string, string, string];
+  const own = file.startsWith('module:') ? Number(line) - MODULE_WRAPPER_LINES : Number(line);
+  return `${file}:${own}:${column}`;
 }
 
 function truncate(text: string): string {

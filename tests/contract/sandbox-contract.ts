@@ -106,7 +106,10 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
       const throwing = 'throw new TypeError("top level"); function step() {}';
       for (let i = 0; i < 2; i++) {
         await idle();
-        expect(await sandbox.run(request(throwing))).toEqual({ ok: false, fault: { kind: 'exception', message: 'TypeError: top level' } });
+        expect(await sandbox.run(request(throwing))).toEqual({
+          ok: false,
+          fault: { kind: 'exception', message: 'TypeError: top level (agent.js:1:20)' },
+        });
       }
     });
 
@@ -118,7 +121,7 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
 
     it('reports a thrown exception, a syntax error and a missing step as exception faults', async () => {
       const thrown = await sandbox.run(request('function step() { throw new RangeError("nope"); }'));
-      expect(thrown).toEqual({ ok: false, fault: { kind: 'exception', message: 'RangeError: nope' } });
+      expect(thrown).toEqual({ ok: false, fault: { kind: 'exception', message: 'RangeError: nope (agent.js:1:39)' } });
       expect(faultOf(await sandbox.run(request('function step( {')))).toBe('exception');
       const missing = await sandbox.run(request('var x = 1;'));
       expect(missing.ok ? '' : missing.fault.message).toMatch(/defines no function step/);
@@ -132,9 +135,21 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
       expect(await load('function step( {')).toMatchObject({ ok: false, fault: { kind: 'exception', message: /SyntaxError/ } });
       expect(await load('throw new TypeError("top level"); function step() {}')).toEqual({
         ok: false,
-        fault: { kind: 'exception', message: 'TypeError: top level' },
+        fault: { kind: 'exception', message: 'TypeError: top level (agent.js:1:20)' },
       });
-      expect(await load('var x = 1;')).toMatchObject({ ok: false, fault: { kind: 'exception', message: /defines no function step/ } });
+      // Where in the program (or in a module's own source) it failed; never a place in the prelude.
+      expect(await load('var a = 1;\nfunction step() {\n  return {;\n}')).toEqual({
+        ok: false,
+        fault: { kind: 'exception', message: 'SyntaxError: invalid property name (agent.js:3:11)' },
+      });
+      expect(await sandbox.run(request(COUNTER, { loadOnly: true, modules: [{ name: 'm', source: 'exports.v = 1;\nnull.x;' }] }))).toEqual({
+        ok: false,
+        fault: { kind: 'exception', message: "TypeError: cannot read property 'x' of null (module:m:2:5)" },
+      });
+      expect(await load('var x = 1;')).toEqual({
+        ok: false,
+        fault: { kind: 'exception', message: 'TypeError: the agent defines no function step(state, message, ctx)' },
+      });
       expect(faultOf(await load('while (true) {} function step() {}'))).toBe('cpu');
       // A loaded program's next step runs as usual.
       expect(output(await sandbox.run(request(COUNTER)))).toMatchObject({ state: { n: 3 } });

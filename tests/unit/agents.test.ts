@@ -188,7 +188,7 @@ describe('AgentHost: rollback (F17)', () => {
     const failed = rolledBack(await host.send(id, { fail: true }));
     expect(failed).toMatchObject({
       step: 2,
-      fault: { kind: 'exception', message: 'Error: boom' },
+      fault: { kind: 'exception', message: 'Error: boom (agent.js:1:66)' },
       state: { n: 1 },
       stateHash: stateHash({ n: 1 }),
       verified: true,
@@ -197,7 +197,7 @@ describe('AgentHost: rollback (F17)', () => {
     expect(rollback.payload).toEqual({
       agent: id,
       step: 2,
-      fault: { kind: 'exception', message: 'Error: boom' },
+      fault: { kind: 'exception', message: 'Error: boom (agent.js:1:66)' },
       restoredHash: stateHash({ n: 1 }),
       committedHash: stateHash({ n: 1 }),
     });
