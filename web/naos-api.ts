@@ -21,6 +21,7 @@ import type {
 } from '../workers/kernel-service.js';
 import type { AgentsRemote, KernelRemote } from '../workers/protocol.js';
 import { createNaosAgents, type NaosAgentsApi } from './naos-agents.js';
+import { type StorageStatus, storageStatus } from './storage.js';
 
 export type { FlaggedLog, NetworkStatus };
 
@@ -106,6 +107,8 @@ export interface NaosApi {
   flagged(): Promise<FlaggedLog[]>;
   /** The page's libp2p node: state, peer id, addresses, relay reservation, connections (direct or relayed), dial stats. */
   network(): Promise<NetworkStatus>;
+  /** How durable this origin's storage is: `{persisted, usage, quota}` (bytes; null when the browser does not say). */
+  storage(): Promise<StorageStatus>;
   /** Test and debug affordances: not for applications. */
   readonly debug: NaosDebugApi;
   /** The agent runtime (web/naos-agents.ts, docs/AGENTS.md). */
@@ -232,6 +235,7 @@ export function createNaos(
     rejections: () => call((k) => k.rejections()),
     forks: () => call((k) => k.forks()),
     flagged: () => call((k) => k.flagged()),
+    storage: () => storageStatus(),
     network: async () => {
       await ready;
       return (await network)?.status() ?? NO_NETWORK;

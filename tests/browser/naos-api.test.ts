@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { KernelRemote } from '../../workers/protocol.js';
 import { createNaos } from '../../web/naos-api.js';
+import { requestPersistence } from '../../web/storage.js';
 import { deferred, localKernel } from './local-kernel.js';
 
 describe('naos API (page side)', () => {
@@ -25,6 +26,19 @@ describe('naos API (page side)', () => {
     const unsubscribe = naos.onChange(() => undefined);
     expect(typeof unsubscribe).toBe('function');
     unsubscribe();
+  });
+
+  it("storage: whether the origin is persistent, and the browser's estimate of use and quota; asking for persistence agrees", async () => {
+    const naos = createNaos(Promise.reject(new Error('no kernel needed')));
+    naos.ready.catch(() => undefined);
+    const before = await naos.storage();
+    expect(before.persisted).toBe(await navigator.storage.persisted());
+    expect(before.quota).toBeGreaterThan(0);
+    expect(before.usage).toBeGreaterThanOrEqual(0);
+    expect(before.usage).toBeLessThanOrEqual(before.quota!);
+    const granted = await requestPersistence();
+    expect(typeof granted).toBe('boolean');
+    expect((await naos.storage()).persisted).toBe(granted);
   });
 
   it('refuses non-JSON values before they reach the kernel', async () => {

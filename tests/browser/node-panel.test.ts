@@ -51,6 +51,10 @@ describe('<naos-node-panel>', () => {
     ui.starting.resolve(local.remote);
     await expect.poll(() => ui.text('node-id')).toBe(local.service.nodeId());
     expect(ui.text('log-size')).toBe('0');
+    // How durable the storage is, as the browser says, with its estimate in units a reader knows.
+    const kind = (await navigator.storage.persisted()) ? 'persistent: ' : 'best-effort: ';
+    expect(ui.text('storage').startsWith(kind)).toBe(true);
+    expect(ui.text('storage')).toMatch(/; \d+(\.\d)? (B|KB|MB|GB|TB) used of \d+(\.\d)? (B|KB|MB|GB|TB)$/);
     expect(ui.q('[data-testid="checkpoint"]')?.textContent).toContain(`${local.service.info().origin}\n0\n`);
   });
 

@@ -3,6 +3,7 @@ import type { InclusionProofView } from '../../src/kernel/api.js';
 import { signedCheckpointRoot } from '../checkpoint-root.js';
 import { describeError, KernelController, type NodeSnapshot } from '../controllers/kernel-controller.js';
 import type { KernelClient } from '../kernel-client.js';
+import type { StorageStatus } from '../storage.js';
 import { panelStyles } from './panel-styles.js';
 
 type Message = { readonly ok: boolean; readonly text: string };
@@ -155,6 +156,8 @@ export class NodePanel extends LitElement {
         <dd><code class="hash">${node.info.verifierKey}</code></dd>
         <dt>State</dt>
         <dd data-testid="state">${node.status.state}</dd>
+        <dt>Storage</dt>
+        <dd data-testid="storage">${describeStorage(node.storage)}</dd>
         ${
           node.manifest
             ? html`<dt>Region / shard</dt>
@@ -418,6 +421,26 @@ export class NodePanel extends LitElement {
       }
     `,
   ];
+}
+
+/** "persistent" or "best-effort — …", with the browser's estimate of use and quota when it gives one. */
+function describeStorage(storage: StorageStatus): string {
+  const kind = storage.persisted
+    ? 'persistent: the browser keeps it until you clear it'
+    : 'best-effort: the browser may clear it when space runs low (installing the app usually makes it persistent)';
+  if (storage.usage === null || storage.quota === null) return kind;
+  return `${kind}; ${formatBytes(storage.usage)} used of ${formatBytes(storage.quota)}`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 customElements.define('naos-node-panel', NodePanel);

@@ -4,6 +4,7 @@ import type { Manifest, NodeInfo } from '../../workers/kernel-service.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { ProofVerdict } from '../naos-api.js';
+import type { StorageStatus } from '../storage.js';
 import { ChangeScheduler, oneAtATime } from './change-scheduler.js';
 
 /** What a panel shows about its node, read in one go after each change. */
@@ -19,7 +20,12 @@ export interface NodeSnapshot {
   readonly checkpoint: string | undefined;
   /** The last few entries, newest last. */
   readonly recent: readonly EntryView[];
+  /** How durable the origin's storage is (read again at most every STORAGE_REFRESH_MS). */
+  readonly storage: StorageStatus;
 }
+
+/** The storage estimate is an IPC to the browser: not worth repeating on every head change. */
+const STORAGE_REFRESH_MS = 10_000;
 
 export type KernelPhase =
   | { readonly state: 'starting'; readonly progress: LoadProgress | undefined }
@@ -40,6 +46,7 @@ export class KernelController implements ReactiveController {
   #unsubscribe: (() => void)[] = [];
   #connected = false;
   #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
+  #storage: { status: StorageStatus; at: number } | undefined;
 
   constructor(host: ReactiveControllerHost) {
     this.#host = host;
@@ -52,6 +59,7 @@ export class KernelController implements ReactiveController {
     this.#stop();
     this.#client = client;
     this.#info = undefined;
+    this.#storage = undefined;
     this.phase = { state: 'starting', progress: client?.progress };
     if (this.#connected) this.#start();
     this.#host.requestUpdate();
@@ -135,17 +143,30 @@ export class KernelController implements ReactiveController {
     const naos = client.naos;
     this.#info ??= { info: await naos.info(), manifest: await naos.manifest() };
     const { info, manifest } = this.#info;
-    const [status, heads, stateRoot] = await Promise.all([naos.status(), naos.heads(), naos.stateRoot()]);
+    const [status, heads, stateRoot, storage] = await Promise.all([
+      naos.status(),
+      naos.heads(),
+      naos.stateRoot(),
+      this.#storageStatus(naos),
+    ]);
     const head = heads.find((h) => h.origin === info.origin);
     // Most changes are other nodes' logs arriving: the own log's checkpoint and recent
     // entries (a storage read in the worker) are read again only when its head moved.
     const previous = this.phase.state === 'ready' ? this.phase.node : undefined;
     if (previous && previous.head?.size === head?.size && previous.head?.root === head?.root) {
-      return { info, manifest, status, head, stateRoot, checkpoint: previous.checkpoint, recent: previous.recent };
+      return { info, manifest, status, head, stateRoot, checkpoint: previous.checkpoint, recent: previous.recent, storage };
     }
     const checkpoint = head ? await naos.checkpoint() : undefined;
     const recent = head && head.size > 0 ? await naos.entries(Math.max(0, head.size - RECENT_ENTRIES), head.size) : [];
-    return { info, manifest, status, head, stateRoot, checkpoint, recent };
+    return { info, manifest, status, head, stateRoot, checkpoint, recent, storage };
+  }
+
+  async #storageStatus(naos: KernelClient['naos']): Promise<StorageStatus> {
+    const now = Date.now();
+    if (this.#storage && now - this.#storage.at < STORAGE_REFRESH_MS) return this.#storage.status;
+    const status = await naos.storage();
+    this.#storage = { status, at: now };
+    return status;
   }
 }
 
