@@ -25,6 +25,8 @@ export interface LaunchOptions {
   readonly manifest?: ManifestParams;
   /** Join the namespace's tab federation (default true). */
   readonly federation?: boolean;
+  /** How long a reloaded node's first appends wait to hear from a peer (BootOptions.awaitPeersMs). */
+  readonly awaitPeersMs?: number;
 }
 
 export interface LaunchedKernel {
@@ -64,6 +66,7 @@ export async function launchKernelWorker(options: LaunchOptions = {}): Promise<L
         ...(remembered === undefined ? {} : { preferredSlot: remembered }),
         ...(options.manifest === undefined ? {} : { manifest: options.manifest }),
         ...(options.federation === undefined ? {} : { federation: options.federation }),
+        ...(options.awaitPeersMs === undefined ? {} : { awaitPeersMs: options.awaitPeersMs }),
       },
       options.onProgress && Comlink.proxy(options.onProgress),
     );
@@ -91,8 +94,11 @@ export async function startKernelWorker(onProgress: (progress: LoadProgress) => 
  * bootstrap list leaves the network `unavailable` with the reason (naos.network()).
  */
 export async function startPageNetwork(kernel: KernelRemote): Promise<BrowserNetwork | undefined> {
-  if (new URLSearchParams(location.search).get('libp2p') === 'off') return undefined;
-  return BrowserNetwork.start({
+  if (new URLSearchParams(location.search).get('libp2p') === 'off') {
+    await kernel.networkUnavailable().catch(() => undefined);
+    return undefined;
+  }
+  const network = await BrowserNetwork.start({
     kernel: {
       handshakeKey: () => kernel.handshakeKey(),
       signHandshake: (message) => kernel.signHandshake(message),
@@ -100,6 +106,10 @@ export async function startPageNetwork(kernel: KernelRemote): Promise<BrowserNet
       attachNetwork: (port) => kernel.attachNetwork(Comlink.transfer(port, [port])),
     },
   });
+  // No relay or peer to reach (offline, or a server without any): only sibling tabs could
+  // answer the kernel's boot wait for peers.
+  if (network.state !== 'on') await kernel.networkUnavailable().catch(() => undefined);
+  return network;
 }
 
 /** The manifest params in a page URL's query string (the worker checks them). */

@@ -1,7 +1,7 @@
 import { Kernel } from '../src/kernel/kernel.js';
 import { IdbLedgerStore } from '../adapters/browser/idb-store.js';
 import { openBrowserIdentity } from '../adapters/browser/identity.js';
-import { claimSlot, DEFAULT_NAMESPACE } from '../adapters/browser/slots.js';
+import { claimSlot, DEFAULT_NAMESPACE, otherSlotHeld } from '../adapters/browser/slots.js';
 import { startAgents } from './agents.js';
 import { Federation } from './federation.js';
 import { KernelService } from './kernel-service.js';
@@ -62,11 +62,15 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).
     const federation =
       options.federation === false ? undefined : await Federation.start({ kernel, signer: identity.signer, manifest, namespace });
-    setTimeout(peersDeadline, AWAIT_PEERS_MS);
+    setTimeout(peersDeadline, options.awaitPeersMs ?? AWAIT_PEERS_MS);
     // Agents run in sandbox workers started from here (workers/agents.ts).
     const agents =
       options.agents === false ? undefined : startAgents(kernel, federation, { shard: manifest.region, ...(options.agents ?? {}) }).service;
-    return new KernelService(kernel, claim.slot, federation, agents);
+    return new KernelService(kernel, claim.slot, federation, agents, {
+      networkUnavailable: async () => {
+        if (!(await otherSlotHeld(namespace, claim.slot))) peersDeadline();
+      },
+    });
   } catch (error) {
     await store?.close();
     claim.release();

@@ -56,19 +56,27 @@ export const MAX_ENTRIES_PER_CALL = 10_000;
  * by returned functions (which cannot cross postMessage). Independent of comlink and
  * of storage, so it is tested directly over any store.
  */
+/** What the boot hands the service besides the kernel and its parts. */
+export interface KernelServiceHooks {
+  /** The page's network reaches no peer: end the boot wait for peers if no other tab can answer either (workers/boot.ts). */
+  readonly networkUnavailable?: () => Promise<void>;
+}
+
 export class KernelService {
   readonly #kernel: Kernel;
   readonly #slot: number;
   readonly #federation: FederationPort | undefined;
   readonly #agents: AgentService | undefined;
+  readonly #hooks: KernelServiceHooks;
   readonly #subscriptions = new Map<number, () => void>();
   #nextSubscription = 1;
 
-  constructor(kernel: Kernel, slot: number, federation?: FederationPort, agents?: AgentService) {
+  constructor(kernel: Kernel, slot: number, federation?: FederationPort, agents?: AgentService, hooks: KernelServiceHooks = {}) {
     this.#kernel = kernel;
     this.#slot = slot;
     this.#federation = federation;
     this.#agents = agents;
+    this.#hooks = hooks;
   }
 
   /** The agent API (naos.agents), handed across as a comlink proxy of its own. */
@@ -137,6 +145,16 @@ export class KernelService {
     if (!this.#federation) throw new FederationUnavailableError('this node runs without federation');
     if (!(port instanceof MessagePort)) throw new InvalidInputError('attachNetwork takes a MessagePort');
     await this.#federation.attachNetwork(port);
+  }
+
+  /**
+   * The page says its libp2p node reaches no peer (`?libp2p=off`, no bootstrap list, or
+   * none usable). If no other tab of the namespace is open either, nobody can answer the
+   * boot's wait for peers (KernelOptions.awaitPeersUntil), so it ends now instead of at its
+   * deadline: a lone offline tab appends at once.
+   */
+  async networkUnavailable(): Promise<void> {
+    await this.#hooks.networkUnavailable?.();
   }
 
   /** The node's public key, which the page's libp2p handshake proves possession of. */

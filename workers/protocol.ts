@@ -16,6 +16,11 @@ export interface BootOptions {
   readonly preferredWaitMs?: number;
   /** Region, shard, node types, capabilities the node announces (from the page URL); defaults otherwise. */
   readonly manifest?: ManifestParams;
+  /**
+   * How long, after the boot, the node's first own appends wait to hear from a peer when
+   * it holds any entries (default 1500 ms; see KernelOptions.awaitPeersUntil).
+   */
+  readonly awaitPeersMs?: number;
   /** Join the namespace's tab federation (default true). */
   readonly federation?: boolean;
   /** Run agents (default true); `healthIntervalMs` sets the health monitor's period (0: only on request). */

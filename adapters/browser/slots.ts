@@ -46,6 +46,17 @@ export function slotLockName(namespace: string, slot: number): string {
   return `${namespace}-slot-${slot}`;
 }
 
+/** Whether a context other than the caller holds a slot of `namespace` (another tab of it is open). */
+export async function otherSlotHeld(namespace: string, slot: number, locks: LockManager = navigator.locks): Promise<boolean> {
+  const held = (await locks.query()).held ?? [];
+  return held.some((lock) => lock.name !== slotLockName(namespace, slot) && isSlotLockOf(namespace, lock.name));
+}
+
+function isSlotLockOf(namespace: string, name: string | undefined): boolean {
+  const prefix = `${namespace}-slot-`;
+  return name !== undefined && name.startsWith(prefix) && /^\d{1,3}$/.test(name.slice(prefix.length));
+}
+
 export function isSlotNumber(value: unknown, maxSlots = DEFAULT_MAX_SLOTS): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < maxSlots;
 }

@@ -1,6 +1,7 @@
 import { deleteDB } from 'idb';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type LaunchedKernel, launchKernelWorker, SLOT_STORAGE_KEY } from '../../web/kernel-worker.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type LaunchedKernel, launchKernelWorker, SLOT_STORAGE_KEY, startPageNetwork } from '../../web/kernel-worker.js';
+import type { KernelRemote } from '../../workers/protocol.js';
 
 // The real worker bundle, started the way the app starts it, in a namespace of its own.
 let counter = 0;
@@ -67,5 +68,40 @@ describe('kernel worker', () => {
     expect((await again.kernel.heads())[0]!.size).toBe(5000);
     await expect.poll(() => progress.at(-1)).toMatchObject({ verified: 5000, total: 5000 });
     expect(progress[0]!.verified).toBeLessThan(5000); // more than one step was reported
+  });
+
+  it('a reloaded node alone, its network reaching no peer, stops waiting for peers at once; with another tab open it waits', async () => {
+    const namespace = freshNamespace();
+    const patient = { namespace, awaitPeersMs: 600_000 };
+    const first = keep(await launchKernelWorker({ ...patient, memory: tabMemory() }));
+    await first.kernel.append('held before the reload');
+    first.worker.terminate();
+
+    // Alone: its append waits for a peer until the page says its network reaches none; nobody could answer, so it goes ahead.
+    const alone = keep(await launchKernelWorker({ ...patient, memory: tabMemory(first.slot) }));
+    const appended = alone.kernel.append('after the reload');
+    await expect.poll(async () => (await alone.kernel.status()).awaitingPeers).toBe(true);
+    await alone.kernel.networkUnavailable();
+    await expect(appended).resolves.toMatchObject({ index: 1 });
+    expect((await alone.kernel.status()).awaitingPeers).toBeUndefined();
+
+    // Another tab of the namespace is open (here one without federation, so it never answers): it may hold the log, so the wait goes on.
+    const other = keep(await launchKernelWorker({ ...patient, memory: tabMemory(), federation: false }));
+    expect(other.slot).not.toBe(first.slot);
+    alone.worker.terminate();
+    const beside = keep(await launchKernelWorker({ ...patient, memory: tabMemory(first.slot) }));
+    expect(beside.slot).toBe(first.slot);
+    void beside.kernel.append('beside another tab').catch(() => undefined);
+    await expect.poll(async () => (await beside.kernel.status()).awaitingPeers).toBe(true);
+    await beside.kernel.networkUnavailable();
+    expect((await beside.kernel.status()).awaitingPeers).toBe(true);
+    expect((await beside.kernel.heads()).find((h) => h.size > 0)?.size).toBe(2);
+  });
+
+  it('the page tells its kernel when its network reaches no peer (here: no bootstrap list is served)', async () => {
+    const networkUnavailable = vi.fn(() => Promise.resolve());
+    const network = await startPageNetwork({ networkUnavailable } as unknown as KernelRemote);
+    expect(network?.state).toBe('unavailable');
+    expect(networkUnavailable).toHaveBeenCalledOnce();
   });
 });
