@@ -134,6 +134,9 @@ interface EffectPlan {
   readonly entries: { kind: string; value: JsonValue }[];
 }
 
+/** Programs new to this node that one step's spawn effects may have loaded (see #spawnLoadProblems). */
+export const MAX_PROGRAM_LOADS_PER_STEP = 4;
+
 /**
  * Runs this node's agents (F14–F19): spawns them (their program content-addressed and
  * replicated as ledger entries, their citizenship in the PolicyLedger), steps them in
@@ -645,12 +648,28 @@ export class AgentHost {
     return { status: 'rolled-back', agent: id, step, fault, state: restored, stateHash: restoredHash, verified: true };
   }
 
-  /** For each effect: why the program of a spawn it asks for does not load (see #loadProblem), if so. */
+  /**
+   * For each effect: why the spawn it asks for cannot go ahead because of its program —
+   * it does not load (see #loadProblem), or the step already had MAX_PROGRAM_LOADS_PER_STEP
+   * programs new to this node loaded (each load may take the whole CPU limit of a step, so
+   * a flood of spawns cannot multiply what one step costs the node).
+   */
   async #spawnLoadProblems(citizen: Citizen, effects: readonly Effect[]): Promise<(string | undefined)[]> {
     const problems: (string | undefined)[] = [];
+    let loads = 0;
     for (const effect of effects) {
       const program = effect.type === 'spawn' && citizen.rights.includes(RIGHT_FOR_EFFECT.spawn) ? this.#effectProgram(effect) : undefined;
-      problems.push(program && (await this.#loadProblem(program.cid, program.code)));
+      if (!program || this.#loadable.has(program.cid)) {
+        problems.push(undefined);
+      } else if (loads >= MAX_PROGRAM_LOADS_PER_STEP) {
+        problems.push(
+          `program ${program.cid} was not loaded: one step loads at most ${MAX_PROGRAM_LOADS_PER_STEP} programs new to this node`,
+        );
+      } else {
+        loads++;
+        const problem = await this.#loadProblem(program.cid, program.code);
+        problems.push(problem && `program ${program.cid} does not load: ${problem}`);
+      }
     }
     return problems;
   }
@@ -730,8 +749,7 @@ export class AgentHost {
         try {
           const plan = this.#planSpawn(program, { name: body['name'], rights: requested, state: body['state'] ?? {} }, agent);
           if (this.#reserved.has(plan.id)) return refuse(`${plan.id} is already being spawned`, right);
-          if (loadProblem !== undefined)
-            return refuse(`spawn refused: program ${plan.result.program} does not load: ${loadProblem}`, right);
+          if (loadProblem !== undefined) return refuse(`spawn refused: ${loadProblem}`, right);
           return done(plan.entries);
         } catch (error) {
           if (

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InProcessSandbox } from '../../adapters/quickjs/in-process-sandbox.js';
+import { MAX_PROGRAM_LOADS_PER_STEP } from '../../src/agents/agent-host.js';
 import { blobCid } from '../../src/agents/content.js';
 import {
   AgentExistsError,
@@ -176,6 +177,33 @@ describe('AgentHost: rights (F16)', () => {
     expect(host.refusals(id)).toHaveLength(1);
     expect(() => host.get('agent:broken-child::local')).toThrow(AgentNotFoundError);
     expect(host.get('agent:good-child::local')).toMatchObject({ parent: id, live: true });
+  });
+
+  it(`loads at most ${MAX_PROGRAM_LOADS_PER_STEP} programs new to the node per step: a flood of spawns cannot multiply a step's cost`, async () => {
+    const { host } = await agentNode(25, { sandbox });
+    const { id } = await host.spawn(ACTOR, { name: 'breeder', rights: ['agent.spawn'] });
+    const program = (i: number) => `${COUNTER}\n// variant ${i}`;
+    const spawns = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ type: 'spawn', name: `kid-${from + i}`, code: program(from + i) }));
+    const burst = committed(
+      await host.send(id, {
+        effects: [...spawns(0, MAX_PROGRAM_LOADS_PER_STEP + 2), ...spawns(0, 1).map((e) => ({ ...e, name: 'twin' }))],
+      }),
+    );
+    expect(burst.effects.map((e) => e.status)).toEqual([
+      ...Array<string>(MAX_PROGRAM_LOADS_PER_STEP).fill('done'),
+      'refused',
+      'refused',
+      'done', // a program already loaded in this step costs nothing more
+    ]);
+    expect(burst.effects[MAX_PROGRAM_LOADS_PER_STEP]!.reason).toMatch(
+      new RegExp(
+        `^spawn refused: program \\S+ was not loaded: one step loads at most ${MAX_PROGRAM_LOADS_PER_STEP} programs new to this node$`,
+      ),
+    );
+    // In a later step the refused ones go ahead.
+    const later = committed(await host.send(id, { effects: spawns(MAX_PROGRAM_LOADS_PER_STEP, 2) }));
+    expect(later.effects.map((e) => e.status)).toEqual(['done', 'done']);
   });
 });
 
