@@ -120,13 +120,14 @@ export class BrowserNetwork {
       const { kernel } = options;
       const publicKey = await kernel.handshakeKey();
       network.#signer = { publicKey, sign: (message) => kernel.signHandshake(message) };
-      const manifest = await kernel.manifest();
-      if (!manifest) throw new Error('the kernel runs without federation');
-      network.#manifest = manifest;
       network.#privateKey = await generateKeyPair('Ed25519');
       const channel = new MessageChannel();
       network.#bridge = new PortBridge(channel.port1);
       await kernel.attachNetwork(channel.port2);
+      // Read after attaching: the kernel now lists `sync/libp2p`, and the handshakes say so.
+      const manifest = await kernel.manifest();
+      if (!manifest) throw new Error('the kernel runs without federation');
+      network.#manifest = manifest;
       network.#siblings = new SiblingTabs(`${options.namespace ?? 'naos'}-libp2p-tabs`);
       await network.setEnabled(true);
     } catch (error) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { keepConnected, type KeepConnected } from '../adapters/libp2p/keep-connected.js';
 import { naosSync, type NaosSyncTransport } from '../adapters/libp2p/sync-transport.js';
 import { openNodeKernel, type NodeKernel } from '../adapters/node/node-kernel.js';
-import type { Manifest } from '../src/federation/messages.js';
+import { type Manifest, SYNC_LIBP2P } from '../src/federation/messages.js';
 import { wsListenAddress } from './listen-address.js';
 import { loadOrCreateLibp2pKey } from './libp2p-key.js';
 import { NodeFederation } from './node-federation.js';
@@ -69,7 +69,7 @@ export async function startAlwaysOnPeer(options: AlwaysOnPeerOptions): Promise<A
       region: options.region ?? 'local',
       shard: `${options.region ?? 'local'}-0`,
       types: ['pod-host', 'bridge'],
-      capabilities: ['replicate-all', 'always-on'],
+      capabilities: ['replicate-all', 'always-on', SYNC_LIBP2P],
       trust: 'experimental',
       started: Date.now(),
       software: PEER_SOFTWARE,

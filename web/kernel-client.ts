@@ -14,6 +14,8 @@ export type NetworkStarter = (kernel: KernelRemote) => Promise<NetworkHandle | u
  */
 export class KernelClient {
   readonly naos: NaosApi;
+  /** Settles once the page's network has started (or failed to, or there is none): what the node says of itself may have changed. */
+  readonly networkStarted: Promise<void>;
   #progress: LoadProgress | undefined;
   readonly #progressListeners = new Set<(progress: LoadProgress) => void>();
 
@@ -27,6 +29,7 @@ export class KernelClient {
     const startNetwork = options.network;
     const network = startNetwork ? remote.then(startNetwork).catch(() => undefined) : Promise.resolve(undefined);
     this.naos = createNaos(remote, network);
+    this.networkStarted = network.then(() => undefined);
   }
 
   /** Latest boot progress, if any log has been verified in part. */

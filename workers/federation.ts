@@ -3,7 +3,7 @@ import { type PortLike, PortTransport, type RemoteLink } from '../adapters/libp2
 import { SyncLoop, type SyncLoopOptions } from '../adapters/sync-loop.js';
 import type { Signer } from '../src/crypto/ed25519.js';
 import { handshakeOnlySigner } from '../src/federation/handshake.js';
-import type { Manifest } from '../src/federation/messages.js';
+import { type Manifest, SYNC_LIBP2P, withCapability } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView, RejectionView, SyncEngine, TrafficStats } from '../src/federation/sync-engine.js';
 import type { Transport } from '../src/federation/transport.js';
 import type { FlaggedLog } from '../src/kernel/api.js';
@@ -62,7 +62,6 @@ export interface FederationPort {
  * other; `partition(null)` heals. Other transports are not affected.
  */
 export class Federation implements FederationPort {
-  readonly manifest: Manifest;
   readonly handshakeSigner: Signer;
   readonly #loop: SyncLoop;
   #network: PortTransport | undefined;
@@ -71,7 +70,6 @@ export class Federation implements FederationPort {
   #group: string | null = null;
 
   private constructor(options: FederationOptions) {
-    this.manifest = options.manifest;
     this.handshakeSigner = handshakeOnlySigner(options.signer);
     this.#namespace = options.namespace;
     this.#loop = new SyncLoop(options);
@@ -89,6 +87,11 @@ export class Federation implements FederationPort {
 
   get engine(): SyncEngine {
     return this.#loop.engine;
+  }
+
+  /** What the node says about itself now: its boot manifest, plus `sync/libp2p` once a network is attached. */
+  get manifest(): Manifest {
+    return this.engine.manifest;
   }
 
   peers(): FederationPeerView[] {
@@ -110,6 +113,10 @@ export class Federation implements FederationPort {
       port.close();
       return;
     }
+    // Peers (and the handshakes the page's libp2p node signs from now on) learn that this
+    // node also syncs over libp2p.
+    const manifest = withCapability(this.manifest, SYNC_LIBP2P);
+    if (manifest !== this.manifest) await this.engine.announce(manifest);
     const previous = this.#network;
     const network = new PortTransport(port);
     this.#network = network;

@@ -1,11 +1,12 @@
 import { InvalidInputError } from '../src/errors.js';
-import { type Manifest, NODE_TYPES, type NodeType } from '../src/federation/messages.js';
+import { type Manifest, MAX_CAPABILITIES, NODE_TYPES, type NodeType, SYNC_BROADCAST_CHANNEL } from '../src/federation/messages.js';
 import { version } from '../package.json';
 import type { ManifestParams } from './protocol.js';
 
 export const DEFAULT_REGION = 'local';
 export const DEFAULT_TYPES: readonly NodeType[] = ['pod-host', 'compute'];
-export const DEFAULT_CAPABILITIES: readonly string[] = ['ledger', 'sync/broadcast-channel'];
+/** At boot; `sync/libp2p` is added when the page attaches a libp2p network (workers/federation.ts). */
+export const DEFAULT_CAPABILITIES: readonly string[] = ['ledger', SYNC_BROADCAST_CHANNEL];
 export const SOFTWARE = `naos/${version}`;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -23,7 +24,7 @@ export function buildManifest(params: ManifestParams, started: number): Manifest
   const capabilities =
     params.capabilities === undefined
       ? DEFAULT_CAPABILITIES
-      : list('capabilities', params.capabilities, 64).map((c) => checked('capabilities', c, CAPABILITY));
+      : list('capabilities', params.capabilities, MAX_CAPABILITIES).map((c) => checked('capabilities', c, CAPABILITY));
   return {
     region,
     shard,

@@ -29,6 +29,12 @@ export const NODE_TYPES: readonly NodeType[] = ['pod-host', 'compute', 'gateway'
 export type TrustLevel = 'experimental' | 'peer' | 'community' | 'verified';
 export const TRUST_LEVELS: readonly TrustLevel[] = ['experimental', 'peer', 'community', 'verified'];
 
+/** At most this many capabilities in a manifest (receivers refuse more). */
+export const MAX_CAPABILITIES = 64;
+/** The capabilities of a node that syncs over a tab channel / over libp2p. */
+export const SYNC_BROADCAST_CHANNEL = 'sync/broadcast-channel';
+export const SYNC_LIBP2P = 'sync/libp2p';
+
 /** What a node says about itself (F2). Health is measured by the receiver, not claimed. */
 export interface Manifest {
   readonly region: string;
@@ -344,6 +350,16 @@ function parseBody(value: unknown, s: Shape): Body {
   }
 }
 
+/**
+ * The manifest with `capability` added (the same object when it is already listed, or
+ * when the list is full: a node that asked for 64 capabilities keeps exactly those).
+ */
+export function withCapability(manifest: Manifest, capability: string): Manifest {
+  const { capabilities } = manifest;
+  if (capabilities.includes(capability) || capabilities.length >= MAX_CAPABILITIES) return manifest;
+  return { ...manifest, capabilities: [...capabilities, capability] };
+}
+
 /** Checks a manifest received from a peer (strict shape, bounded sizes); MessageDecodeError otherwise. */
 export function decodeManifest(value: unknown, path = 'manifest'): Manifest {
   return parseManifest(value, new Shape(path));
@@ -360,7 +376,7 @@ function parseManifest(value: unknown, s: Shape): Manifest {
       .map((t, i) => s.at(`types[${i}]`).oneOf(t, NODE_TYPES)),
     capabilities: s
       .at('capabilities')
-      .array(r['capabilities'], 64)
+      .array(r['capabilities'], MAX_CAPABILITIES)
       .map((c, i) => s.at(`capabilities[${i}]`).string(c, 128)),
     trust: s.at('trust').oneOf(r['trust'], TRUST_LEVELS),
     started: s.at('started').count(r['started']),

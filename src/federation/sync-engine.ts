@@ -12,6 +12,7 @@ import { parseVerifierKey } from '../ledger/note.js';
 import {
   type Body,
   decodeEnvelope,
+  decodeManifest,
   encodeEnvelope,
   type Envelope,
   type HaveRecord,
@@ -178,6 +179,7 @@ export class SyncEngine {
   readonly nodeId: string;
   readonly #o: Required<Omit<SyncOptions, 'host' | 'signer' | 'manifest' | 'now' | 'randomBytes' | 'send'>> & SyncOptions;
   readonly #session: Uint8Array;
+  #manifest: Manifest;
   #seq = 0;
   readonly #peers = new Map<string, PeerState>();
   readonly #windows = new Map<string, ReplayWindow>();
@@ -219,8 +221,25 @@ export class SyncEngine {
       throw new NaosError('the sync signer is not the host node key');
     }
     this.#session = options.randomBytes(8);
+    this.#manifest = options.manifest;
     this.#linkLimiter = new RateLimiter(this.#o.messagesPerSecond * 2, this.#o.messagesPerSecond * 8);
     this.#senderLimiter = new RateLimiter(this.#o.messagesPerSecond, this.#o.messagesPerSecond * 4);
+  }
+
+  /** What this node says about itself now (the options' manifest, or the last one `announce`d). */
+  get manifest(): Manifest {
+    return this.#manifest;
+  }
+
+  /**
+   * Says something new about this node (a capability gained at run time): every peer
+   * hears the new manifest now, and later introductions carry it. A manifest peers would
+   * refuse (decodeManifest) throws MessageDecodeError and changes nothing.
+   */
+  async announce(manifest: Manifest): Promise<void> {
+    const checked = decodeManifest(manifest);
+    this.#manifest = checked;
+    if (!this.#closed) await this.#send({ type: 'ANNOUNCE', manifest: checked });
   }
 
   /** Announces the node and starts pushing local appends. */
@@ -234,7 +253,7 @@ export class SyncEngine {
       });
     }
     await this.#send({ type: 'DISCOVER' });
-    await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest });
+    await this.#send({ type: 'ANNOUNCE', manifest: this.#manifest });
     await this.#heartbeat();
   }
 
@@ -381,7 +400,7 @@ export class SyncEngine {
       // First contact: introduce ourselves to that node alone (it will do the same), with
       // our state root so that it reconciles with us now rather than at our next heartbeat.
       if (!known && envelope.body.type !== 'DISCOVER') {
-        await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, sender);
+        await this.#send({ type: 'ANNOUNCE', manifest: this.#manifest }, sender);
         await this.#sendEvidence(sender);
         await this.#heartbeat(sender);
       }
@@ -399,7 +418,7 @@ export class SyncEngine {
   async #dispatch(body: Body, peer: PeerState, now: number): Promise<void> {
     switch (body.type) {
       case 'DISCOVER':
-        await this.#send({ type: 'ANNOUNCE', manifest: this.#o.manifest }, peer.nodeId);
+        await this.#send({ type: 'ANNOUNCE', manifest: this.#manifest }, peer.nodeId);
         await this.#sendEvidence(peer.nodeId);
         await this.#heartbeat(peer.nodeId);
         return;

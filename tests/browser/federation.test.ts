@@ -59,6 +59,24 @@ describe('Federation over BroadcastChannel (the worker setup, in one page)', () 
     expect(a.service.manifest()).toMatchObject({ region: 'r0', trust: 'experimental' });
   });
 
+  it('a node that attaches a libp2p network says so: its manifest gains sync/libp2p and its peers hear it at once', async () => {
+    const nodes = await federation(2);
+    const [a, b] = nodes as [LocalNode, LocalNode];
+    const capabilitiesOfA = () => b.service.peers().find((p) => p.nodeId === a.kernel.nodeId)?.manifest?.capabilities;
+    await expect.poll(capabilitiesOfA).toEqual(['ledger', 'sync/broadcast-channel']);
+    const channel = new MessageChannel();
+    await a.service.attachNetwork(channel.port2);
+    expect(a.service.manifest()?.capabilities).toEqual(['ledger', 'sync/broadcast-channel', 'sync/libp2p']);
+    // Heard from the ANNOUNCE sent on attaching, well before any timer would repeat it.
+    await expect.poll(capabilitiesOfA, { timeout: 1000 }).toEqual(['ledger', 'sync/broadcast-channel', 'sync/libp2p']);
+    // A second network (the page restarted its node) changes nothing more.
+    await a.service.attachNetwork(new MessageChannel().port2);
+    expect(a.service.manifest()?.capabilities).toEqual(['ledger', 'sync/broadcast-channel', 'sync/libp2p']);
+    expect(b.service.manifest()?.capabilities).toEqual(['ledger', 'sync/broadcast-channel']);
+    expect(b.service.rejections()).toEqual([]);
+    channel.port1.close();
+  });
+
   it('a partitioned node writes concurrently with the others; after the heal every node has the same drift event', async () => {
     const nodes = await federation(3);
     const [a, b] = nodes as [LocalNode, LocalNode];

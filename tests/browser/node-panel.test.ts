@@ -7,16 +7,17 @@ import type { KernelRemote } from '../../workers/protocol.js';
 import '../../web/components/node-panel.js';
 import type { NodePanel } from '../../web/components/node-panel.js';
 import { KernelClient } from '../../web/kernel-client.js';
+import { buildManifest } from '../../workers/manifest.js';
 import { deferred, type LocalKernel, localKernel } from './local-kernel.js';
 
 /** Mounts a Node panel over a kernel whose start the test controls. */
-function mount() {
+function mount(options: ConstructorParameters<typeof KernelClient>[1] = {}) {
   const starting = deferred<KernelRemote>();
   let progress!: (p: LoadProgress) => void;
   const client = new KernelClient((onProgress) => {
     progress = onProgress;
     return starting.promise;
-  });
+  }, options);
   const panel = document.createElement('naos-node-panel');
   panel.client = client;
   document.body.append(panel);
@@ -56,6 +57,22 @@ describe('<naos-node-panel>', () => {
     expect(ui.text('storage').startsWith(kind)).toBe(true);
     expect(ui.text('storage')).toMatch(/; \d+(\.\d)? (B|KB|MB|GB|TB) used of \d+(\.\d)? (B|KB|MB|GB|TB)$/);
     expect(ui.q('[data-testid="checkpoint"]')?.textContent).toContain(`${local.service.info().origin}\n0\n`);
+  });
+
+  it('reads the manifest again once the page network has started (attaching it adds sync/libp2p)', async () => {
+    const network = deferred<undefined>();
+    const ui = mount({ network: () => network.promise });
+    const local = await localKernel();
+    let capabilities = ['ledger', 'sync/broadcast-channel'];
+    const manifest = () => Promise.resolve({ ...buildManifest({}, 0), capabilities });
+    ui.starting.resolve(
+      new Proxy(local.remote, { get: (target, name): unknown => (name === 'manifest' ? manifest : Reflect.get(target, name)) }),
+    );
+    await expect.poll(() => ui.text('capabilities')).toBe('ledger, sync/broadcast-channel');
+    capabilities = [...capabilities, 'sync/libp2p'];
+    // Nothing else changes (no head moves): the network starting alone brings the new manifest.
+    network.resolve(undefined);
+    await expect.poll(() => ui.text('capabilities')).toBe('ledger, sync/broadcast-channel, sync/libp2p');
   });
 
   it('says so when the kernel cannot start', async () => {

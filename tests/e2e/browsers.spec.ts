@@ -93,11 +93,20 @@ test('three browsers and the always-on peer find each other through the relay, l
   await expectAllConverged(pages);
   const held = (await pages[0]!.evaluate(() => naos.heads())).filter((h) => h.size > 0).map((h) => h.origin);
   expect(held).toEqual(expect.arrayContaining(ids.map((id) => `naos/${id}`)));
+  // Each node says it syncs over libp2p, and the others (browsers and the peer) have heard it.
+  expect((await pages[0]!.evaluate(() => naos.manifest()))?.capabilities).toContain('sync/libp2p');
+  const heard = (await pages[0]!.evaluate(() => naos.peers())).filter((p) => p.transport === 'libp2p');
+  expect(heard.map((p) => p.manifest?.capabilities ?? [])).toEqual(heard.map(() => expect.arrayContaining(['sync/libp2p'])));
 
   // The Peers panel shows the handshake results.
   const panel = pages[0]!.locator('naos-peers-panel');
   await expect(panel.getByText('direct').first()).toBeVisible();
   await expect(panel.getByText('WebRTC').first()).toBeVisible();
+  // The Node panel shows the capability the network added after boot.
+  const nav = pages[0]!.getByRole('navigation', { name: 'Panels' });
+  await nav.getByRole('link', { name: 'Node' }).click();
+  await expect(pages[0]!.locator('naos-node-panel').getByText('ledger, sync/broadcast-channel, sync/libp2p')).toBeVisible();
+  await nav.getByRole('link', { name: 'Peers' }).click();
 });
 
 test('a browser cut off (its libp2p node stopped) falls behind; healed, everyone converges', async () => {

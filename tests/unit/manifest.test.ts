@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
-import { decodeEnvelope, encodeEnvelope } from '../../src/federation/messages.js';
+import { decodeEnvelope, encodeEnvelope, SYNC_LIBP2P, withCapability } from '../../src/federation/messages.js';
 import { manifestParamsFrom } from '../../web/kernel-worker.js';
 import { buildManifest, DEFAULT_CAPABILITIES, DEFAULT_TYPES, SOFTWARE } from '../../workers/manifest.js';
 
@@ -55,5 +55,18 @@ describe('node manifest (F2)', () => {
       sig: new Uint8Array(64),
     });
     expect(decodeEnvelope(bytes).body).toEqual({ type: 'ANNOUNCE', manifest });
+  });
+
+  it('gains a capability once, and never past the 64 the wire accepts', () => {
+    const manifest = buildManifest({}, 0);
+    const gained = withCapability(manifest, SYNC_LIBP2P);
+    expect(gained.capabilities).toEqual([...DEFAULT_CAPABILITIES, 'sync/libp2p']);
+    expect(manifest.capabilities).toEqual(DEFAULT_CAPABILITIES);
+    expect(withCapability(gained, SYNC_LIBP2P)).toBe(gained);
+    const full = buildManifest({ capabilities: Array.from({ length: 64 }, (_, i) => `c${i}`).join(',') }, 0);
+    expect(withCapability(full, SYNC_LIBP2P)).toBe(full);
+    expect(() => buildManifest({ capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`).join(',') }, 0)).toThrow(
+      /65 items, at most 64/,
+    );
   });
 });

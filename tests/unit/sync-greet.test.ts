@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
+import { MessageDecodeError } from '../../src/federation/messages.js';
 import { SyncEngine } from '../../src/federation/sync-engine.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
@@ -49,5 +50,36 @@ describe('SyncEngine.greet', () => {
     expect(b.kernel.stateRoot()).toBe(a.kernel.stateRoot());
     // The one entry b lacked came once, and nothing it already held came again.
     expect(b.engine.traffic()).toMatchObject({ entriesIn: 1, entriesDuplicate: 0 });
+  });
+});
+
+describe('SyncEngine.announce', () => {
+  it('tells every peer the new manifest at once; later introductions carry it', async () => {
+    const toA: { bytes: Uint8Array; to: string | undefined }[] = [];
+    const toB: { bytes: Uint8Array; to: string | undefined }[] = [];
+    const a = await node(1, toB);
+    const b = await node(2, toA);
+    await a.engine.start();
+    await b.engine.start();
+    for (const { bytes } of toB.splice(0)) await b.engine.receive(bytes, 'a');
+    expect(b.engine.peers().find((p) => p.nodeId === a.kernel.nodeId)?.manifest?.capabilities).toEqual([]);
+    const next = { ...MANIFEST, capabilities: ['sync/libp2p'] };
+    await a.engine.announce(next);
+    expect(a.engine.manifest).toEqual(next);
+    expect(toB).toHaveLength(1);
+    for (const { bytes } of toB.splice(0)) expect(await b.engine.receive(bytes, 'a')).toEqual({ accepted: true });
+    expect(b.engine.peers().find((p) => p.nodeId === a.kernel.nodeId)?.manifest?.capabilities).toEqual(['sync/libp2p']);
+  });
+
+  it('refuses a manifest that peers would refuse, and keeps the old one', async () => {
+    const outbox: { bytes: Uint8Array; to: string | undefined }[] = [];
+    const a = await node(1, outbox);
+    await a.engine.start();
+    outbox.length = 0;
+    const tooMany = { ...MANIFEST, capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`) };
+    await expect(a.engine.announce(tooMany)).rejects.toThrow(MessageDecodeError);
+    await expect(a.engine.announce({ ...MANIFEST, region: 'x'.repeat(65) })).rejects.toThrow(MessageDecodeError);
+    expect(a.engine.manifest).toEqual(MANIFEST);
+    expect(outbox).toEqual([]);
   });
 });

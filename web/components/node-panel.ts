@@ -165,7 +165,7 @@ export class NodePanel extends LitElement {
                 <dt>Node types</dt>
                 <dd>${node.manifest.types.join(', ')}</dd>
                 <dt>Capabilities</dt>
-                <dd>${node.manifest.capabilities.join(', ')}</dd>
+                <dd data-testid="capabilities">${node.manifest.capabilities.join(', ')}</dd>
                 <dt>Trust level</dt>
                 <dd data-testid="trust">
                   ${node.manifest.trust} <span class="muted">(claimed; peers start every node at experimental)</span>

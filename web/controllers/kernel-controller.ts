@@ -45,7 +45,7 @@ export class KernelController implements ReactiveController {
   #client: KernelClient | undefined;
   #unsubscribe: (() => void)[] = [];
   #connected = false;
-  #info: { info: NodeInfo; manifest: Manifest | undefined } | undefined;
+  #info: NodeInfo | undefined;
   #storage: { status: StorageStatus; at: number } | undefined;
 
   constructor(host: ReactiveControllerHost) {
@@ -109,6 +109,10 @@ export class KernelController implements ReactiveController {
       }),
       client.naos.onChange(() => scheduler.changed()),
     );
+    // An attached network adds `sync/libp2p` to the manifest the panel shows.
+    void client.networkStarted.then(() => {
+      if (this.#client === client && this.#connected) scheduler.changed();
+    });
     client.naos.ready.then(
       () => this.#refresh(client),
       (error: unknown) => {
@@ -141,9 +145,10 @@ export class KernelController implements ReactiveController {
 
   async #snapshot(client: KernelClient): Promise<NodeSnapshot> {
     const naos = client.naos;
-    this.#info ??= { info: await naos.info(), manifest: await naos.manifest() };
-    const { info, manifest } = this.#info;
-    const [status, heads, stateRoot, storage] = await Promise.all([
+    const info = (this.#info ??= await naos.info());
+    // The manifest is read each time: it gains `sync/libp2p` when the page's network attaches.
+    const [manifest, status, heads, stateRoot, storage] = await Promise.all([
+      naos.manifest(),
       naos.status(),
       naos.heads(),
       naos.stateRoot(),
