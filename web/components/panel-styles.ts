@@ -52,6 +52,11 @@ export const panelStyles = css`
     word-break: break-all;
     white-space: pre-wrap;
   }
+  /* A shortened id (the full one in its title) stays on one line. */
+  .hash.short {
+    word-break: normal;
+    white-space: nowrap;
+  }
   table {
     border-collapse: collapse;
     width: 100%;

@@ -145,7 +145,7 @@ export class PeersPanel extends LitElement {
     const relays = network.relays.filter((r) => r.connected).length;
     return html`<p class="muted" data-testid="network">
       libp2p: <strong>${network.state}</strong>${network.reason ? html` (${network.reason})` : nothing}
-      ${network.peerId ? html` · peer id <code class="hash" title=${network.peerId}>${network.peerId.slice(-10)}</code>` : nothing}
+      ${network.peerId ? html` · peer id <code class="hash short" title=${network.peerId}>${network.peerId.slice(-10)}</code>` : nothing}
       ${
         network.state === 'on'
           ? html` · relays ${relays}/${network.relays.length}${network.reserved ? ' (slot reserved)' : ''} · ${direct} direct WebRTC
@@ -167,7 +167,7 @@ export class PeersPanel extends LitElement {
           ? 'WebSockets'
           : 'libp2p';
     return html`<tr data-node-id=${peer.nodeId}>
-      <td><code class="hash" title=${peer.nodeId}>${peer.nodeId.slice(0, 12)}…</code></td>
+      <td><code class="hash short" title=${peer.nodeId}>${peer.nodeId.slice(0, 12)}…</code></td>
       <td data-testid="peer-link">
         ${via}${link ? html`<br /><span class=${link.direct ? 'ok' : 'muted'}>${link.direct ? 'direct' : 'relayed'}</span>` : nothing}
       </td>
@@ -175,7 +175,7 @@ export class PeersPanel extends LitElement {
         ${
           link
             ? html`<span class="ok" title="the handshake proved possession of the node key">node id proven</span><br /><span class="muted"
-                  >peer <code class="hash" title=${link.peerId}>${link.peerId.slice(-10)}</code></span
+                  >peer <code class="hash short" title=${link.peerId}>${link.peerId.slice(-10)}</code></span
                 >`
             : html`<span class="muted">signed messages</span>`
         }
