@@ -51,6 +51,8 @@ export class QuickJsEngine {
   readonly #limits: SandboxLimits;
   readonly #now: () => number;
   #deadline = Infinity;
+  /** The CPU budget of the step running (named in its fault if it runs out). */
+  #budgetMs = 0;
   #plain: WarmContext | undefined;
   #primed: WarmContext | undefined;
   #lastProgram: Program | undefined;
@@ -107,6 +109,7 @@ export class QuickJsEngine {
       this.#plain = undefined;
     }
     const { context } = warm;
+    this.#budgetMs = budget;
     this.#deadline = this.#now() + budget - (warm.program?.ms ?? 0);
     try {
       if (!warm.program) {
@@ -114,19 +117,7 @@ export class QuickJsEngine {
         if (failed) return failed;
       }
       this.#lastProgram = { code: request.code, modules: request.modules };
-      if (request.loadOnly) {
-        const checked = context.callFunction(warm.check, context.undefined);
-        if (checked.error) return this.#guestFault(context, checked.error);
-        return this.#readOutput(context, checked.value);
-      }
-      const args = [
-        context.newString(request.state),
-        context.newString(request.message),
-        context.newString(request.ctx),
-        ...request.seed.map((word) => context.newNumber(word)),
-      ];
-      const result = context.callFunction(warm.run, context.undefined, ...args);
-      for (const arg of args) arg.dispose();
+      const result = request.loadOnly ? context.callFunction(warm.check, context.undefined) : callStep(context, warm.run, request);
       if (result.error) return this.#guestFault(context, result.error);
       return this.#readOutput(context, result.value);
     } catch (error) {
@@ -279,9 +270,37 @@ export class QuickJsEngine {
     }
     const kind = classify(name, message);
     if (kind === 'memory') this.#broken = true;
-    const text = kind === 'exception' ? `${name}: ${message}${where ? ` (${where})` : ''}` : message || kind;
-    return fault(kind, truncate(text));
+    const at = where ? ` (${where})` : '';
+    return fault(kind, truncate(kind === 'exception' ? `${name}: ${message}${at}` : `${this.#limitPassed(kind)}${at}`));
   }
+
+  /** What a limit fault says: which limit, and how large it is. */
+  #limitPassed(kind: Exclude<FaultKind, 'exception'>): string {
+    const limits = this.#limits;
+    switch (kind) {
+      case 'cpu':
+        return `interrupted: the step ran past its ${this.#budgetMs} ms CPU limit`;
+      case 'stack':
+        return `stack overflow: past the ${limits.stackBytes / 1024} KiB stack limit`;
+      case 'memory':
+        return `out of memory: past the ${limits.memoryBytes / (1024 * 1024)} MiB memory limit`;
+      default:
+        return kind;
+    }
+  }
+}
+
+/** Calls the prelude's step runner with the request's state, message, context and PRNG seed. */
+function callStep(context: QuickJSContext, run: QuickJSHandle, request: StepRequest) {
+  const args = [
+    context.newString(request.state),
+    context.newString(request.message),
+    context.newString(request.ctx),
+    ...request.seed.map((word) => context.newNumber(word)),
+  ];
+  const result = context.callFunction(run, context.undefined, ...args);
+  for (const arg of args) arg.dispose();
+  return result;
 }
 
 function classify(name: string, message: string): FaultKind {

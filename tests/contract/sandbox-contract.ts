@@ -157,7 +157,12 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
     });
 
     it('stops a bytecode infinite loop at the CPU deadline', async () => {
-      expect(faultOf(await sandbox.run(request('function step() { for (;;) {} }')))).toBe('cpu');
+      const looping = await sandbox.run(request('function step() { for (;;) {} }'));
+      // The fault names the limit and where the guest was stopped.
+      expect(looping.ok ? '' : looping.fault).toEqual({
+        kind: 'cpu',
+        message: expect.stringMatching(/^interrupted: the step ran past its \d+ ms CPU limit \(agent\.js:1:\d+\)$/) as string,
+      });
       expect(faultOf(await sandbox.run(request('while (true) {} function step() {}')))).toBe('cpu');
       await healthy();
     });
@@ -174,7 +179,11 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
       const before = sandbox.stats();
       const objects = await sandbox.run(request('function step() { const a = []; for (;;) a.push({ x: a.length, y: [a.length] }); }'));
       expect(['memory', 'cpu']).toContain(faultOf(objects));
-      expect(faultOf(await sandbox.run(request('function step() { return { state: "x".repeat(2e8).length }; }')))).toBe('memory');
+      const bomb = await sandbox.run(request('function step() { return { state: "x".repeat(2e8).length }; }'));
+      expect(bomb.ok ? '' : bomb.fault).toEqual({
+        kind: 'memory',
+        message: expect.stringMatching(/^out of memory: past the \d+ MiB memory limit/) as string,
+      });
       // Doubling a string ends at QuickJS's string length limit (a RangeError) or at the memory cap.
       const doubling = await sandbox.run(request('function step() { let s = "xx"; for (;;) s = s + s; }'));
       expect(['memory', 'exception']).toContain(faultOf(doubling));
@@ -183,7 +192,11 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
     });
 
     it('reports deep recursion as a stack fault and stays usable', async () => {
-      expect(faultOf(await sandbox.run(request('function f(n) { return f(n + 1) + 1; } function step() { return f(0); }')))).toBe('stack');
+      const deep = await sandbox.run(request('function f(n) { return f(n + 1) + 1; } function step() { return f(0); }'));
+      expect(deep.ok ? '' : deep.fault).toEqual({
+        kind: 'stack',
+        message: expect.stringMatching(/^stack overflow: past the \d+ KiB stack limit/) as string,
+      });
       const parse = await sandbox.run(
         request('function step() { return { state: JSON.parse("[".repeat(100000) + "]".repeat(100000)) }; }'),
       );
@@ -209,7 +222,8 @@ export function sandboxContract(name: string, make: () => SandboxHost | Promise<
 
     it('honours a per-step CPU override (as replays use)', async () => {
       const code = 'function step() { let x = 0; for (let i = 0; i < 3e6; i++) x += i; return { state: x }; }';
-      expect(faultOf(await sandbox.run(request(code, { cpuMs: 1 })))).toBe('cpu');
+      const short = await sandbox.run(request(code, { cpuMs: 1 }));
+      expect(short.ok ? '' : short.fault.message).toMatch(/^interrupted: the step ran past its 1 ms CPU limit/);
       expect(output(await sandbox.run(request(code, { cpuMs: 5_000 })))).toEqual({ state: 4499998500000 });
     });
 
