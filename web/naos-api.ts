@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import { fromHex } from '../src/bytes.js';
 import { asError, InvalidInputError } from '../src/errors.js';
 import type { AppendResult, ConsistencyProofView, EntryView, Head, InclusionProofView, KernelStatus } from '../src/kernel/api.js';
+import { type ExportReport, type LedgerExport, verifyExport } from '../src/ledger/export.js';
 import { assertJsonValue } from '../src/ledger/json-value.js';
 import { ProofVerificationError } from '../src/merkle/errors.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
@@ -85,6 +86,16 @@ export interface NaosApi {
   verifyInclusion(proof: unknown): Promise<ProofVerdict>;
   /** Runs the RFC 9162 consistency verifier here, in the page, on a proof from consistency(). */
   verifyConsistency(proof: unknown): Promise<ProofVerdict>;
+  /**
+   * The ledger export (F7, `naos-ledger-export/1`, docs/EXPORT.md) of the node's own log, or
+   * of each held log listed by origin: what `naos verify EXPORT` checks offline.
+   */
+  export(origins?: string[]): Promise<LedgerExport>;
+  /**
+   * Checks an export here, in the page, as `naos verify` does: `{ok, checks: [{name, ok,
+   * detail}]}`. Takes the document or its JSON text; ExportFormatError if it is not one.
+   */
+  verifyExport(document: unknown): Promise<ExportReport>;
   /** What this node announces about itself (F2: region, shard, types, capabilities, trust, started, software). */
   manifest(): Promise<Manifest | undefined>;
   /** Every held log as peers see it: `[{origin, verifierKey, size, checkpoint}]`. */
@@ -221,6 +232,17 @@ export function createNaos(
         const p = readObject(proof, 'consistency proof');
         verifyConsistency(readCount(p, 'size1'), readCount(p, 'size2'), readHash(p, 'root1'), readHash(p, 'root2'), readHashes(p, 'proof'));
       }),
+    export: (origins) => call((k) => (origins === undefined ? k.exportLedger() : k.exportLedger(origins))),
+    verifyExport: async (document) => {
+      if (typeof document !== 'string') return verifyExport(document);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(document);
+      } catch (error) {
+        throw new InvalidInputError(`the export is not JSON: ${asError(error).message}`);
+      }
+      return verifyExport(parsed);
+    },
     manifest: () => call((k) => k.manifest()),
     logs: () => call((k) => k.logs()),
     set: (key, value) =>

@@ -3,6 +3,7 @@ import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStats } from '../src/federation/sync-engine.js';
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
+import { buildExport, type LedgerExport, readLogForExport } from '../src/ledger/export.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
 import type { AgentService } from './agent-service.js';
 import type { FederationPeerView, FederationPort } from './federation.js';
@@ -175,6 +176,18 @@ export class KernelService {
     return this.#kernel.adverts();
   }
 
+  /**
+   * The ledger export (F7, docs/EXPORT.md) of held logs — the node's own by default, or
+   * each origin listed (replicas too) — with every entry, checkpoint and proof, so that
+   * `naos verify` checks it offline. UnknownLogError for a log not held.
+   */
+  async exportLedger(origins?: unknown): Promise<LedgerExport> {
+    const wanted = origins === undefined ? [this.#kernel.origin] : exportOrigins(origins);
+    const logs = [];
+    for (const origin of wanted) logs.push(await readLogForExport(this.#kernel, origin));
+    return buildExport(logs);
+  }
+
   /** Writes `value` under `key` in the shared derived state (a `set` entry in the node's log). */
   set(key: string, value: unknown): Promise<AppendResult> {
     // The kernel checks the key (InvalidInputError unless a string of 1–256 characters).
@@ -317,4 +330,15 @@ function originOrOwn(origin: unknown, kernel: Kernel): string {
 function assertCount(value: unknown, what: string): asserts value is number {
   if (typeof value !== 'number') throw new TypeError(`${what} must be a number, got ${typeof value}`);
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+}
+
+/** At most this many logs in one export. */
+export const MAX_EXPORT_LOGS = 4096;
+
+function exportOrigins(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_EXPORT_LOGS || !value.every((o) => typeof o === 'string')) {
+    throw new InvalidInputError(`export takes a list of 1–${MAX_EXPORT_LOGS} log origins`);
+  }
+  if (new Set(value).size !== value.length) throw new InvalidInputError('export lists a log more than once');
+  return value;
 }

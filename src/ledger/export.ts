@@ -68,7 +68,9 @@ export interface LogExportInput {
 /** The part of a kernel an export reads (a Kernel satisfies it). */
 export interface ExportableNode {
   readonly origin: string;
-  readonly verifierKey: string;
+  /** Every held log with the key that signs its checkpoints. */
+  adverts(): readonly { readonly origin: string; readonly verifierKey: string }[];
+  /** The signed checkpoints held of a log (throws for a log not held). */
   checkpoints(origin?: string): { size: number; note: string }[];
   readEntryBytes(start: number, end: number, origin?: string): Promise<Uint8Array[]>;
 }
@@ -92,11 +94,17 @@ export interface ExportReport {
   readonly checks: readonly ExportCheck[];
 }
 
-/** Reads the node's own log, entry bytes re-checked against its verified tree. */
-export async function readLogForExport(node: ExportableNode): Promise<LogExportInput> {
-  const checkpoints = node.checkpoints(node.origin);
-  const size = checkpoints[checkpoints.length - 1]?.size ?? 0;
-  return { origin: node.origin, verifierKey: node.verifierKey, entries: await node.readEntryBytes(0, size, node.origin), checkpoints };
+/**
+ * Reads one held log (by default the node's own) up to its latest signed checkpoint, the
+ * entry bytes re-checked against its verified tree; with every checkpoint held of it (for
+ * a replica: those that came with its batches).
+ */
+export async function readLogForExport(node: ExportableNode, origin: string = node.origin): Promise<LogExportInput> {
+  const checkpoints = node.checkpoints(origin);
+  const verifierKey = node.adverts().find((advert) => advert.origin === origin)?.verifierKey;
+  const latest = checkpoints[checkpoints.length - 1];
+  if (verifierKey === undefined || latest === undefined) throw new ExportBuildError(`log ${origin} has no checkpoint to export`);
+  return { origin, verifierKey, entries: await node.readEntryBytes(0, latest.size, origin), checkpoints };
 }
 
 /**

@@ -187,6 +187,79 @@ describe('panels over a live federation', () => {
     expect(text(root, '[data-testid="ledger-verdict"]')).toContain('included in the tree of size 25');
   });
 
+  it('exports the own log and a replica as naos verify checks them; a changed byte fails; bad requests are refused by name', async () => {
+    const nodes = await federation(2);
+    const [a, b] = nodes as [LocalNode, LocalNode];
+    await a.service.append({ first: true });
+    await a.service.appendMany([1, 2, 3]);
+    await b.service.append('b');
+    await expect.poll(() => converged(nodes)).toBe(true);
+    const own = await a.client.naos.export();
+    expect(own.logs.map((l) => [l.origin, l.entries.length, l.checkpoints.map((c) => c.size)])).toEqual([[a.kernel.origin, 4, [0, 1, 4]]]);
+    expect(await a.client.naos.verifyExport(own)).toMatchObject({ ok: true });
+    // A replica (with the checkpoints that came with it) and the own log in one export, checked from its JSON text.
+    const both = await b.client.naos.export([a.kernel.origin, b.kernel.origin]);
+    expect(both.logs.map((l) => l.origin)).toEqual([a.kernel.origin, b.kernel.origin]);
+    const report = await b.client.naos.verifyExport(JSON.stringify(both));
+    expect(report.ok).toBe(true);
+    expect(report.checks.every((c) => c.ok)).toBe(true);
+    // One changed byte in one entry: the export no longer verifies, and the report says where.
+    const entry = atob(own.logs[0]!.entries[1]!);
+    const changed = btoa(entry.slice(0, -1) + String.fromCharCode(entry.charCodeAt(entry.length - 1) ^ 1));
+    const tampered = { ...own, logs: [{ ...own.logs[0]!, entries: own.logs[0]!.entries.map((e, i) => (i === 1 ? changed : e)) }] };
+    const failed = await a.client.naos.verifyExport(tampered);
+    expect(failed.ok).toBe(false);
+    expect(failed.checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
+    await expect(a.client.naos.verifyExport('{"format": "naos-ledger-export/1"')).rejects.toMatchObject({ name: 'InvalidInputError' });
+    await expect(a.client.naos.verifyExport({ format: 'something else', logs: [] })).rejects.toMatchObject({ name: 'ExportFormatError' });
+    await expect(a.client.naos.export(['naos/nobody'])).rejects.toMatchObject({ name: 'UnknownLogError' });
+    for (const bad of [[], 'naos/x', [a.kernel.origin, a.kernel.origin], [7]]) {
+      await expect(a.client.naos.export(bad as string[])).rejects.toMatchObject({ name: 'InvalidInputError' });
+    }
+  });
+
+  it('the Ledger panel exports the log shown and verifies an export file', async () => {
+    const nodes = await federation(2);
+    const [a, b] = nodes as [LocalNode, LocalNode];
+    await b.service.appendMany([1, 2]);
+    await expect.poll(() => converged(nodes)).toBe(true);
+    const panel = document.createElement('naos-ledger-panel');
+    panel.client = a.client;
+    document.body.append(panel);
+    const root = shadow(panel);
+    await expect.poll(() => root.querySelector('select')?.options.length).toBe(2);
+    const select = root.querySelector('select')!;
+    select.value = b.kernel.origin;
+    select.dispatchEvent(new Event('change'));
+    await expect.poll(() => text(root, '[data-testid="ledger-range"]')).toBe('Entries 0–1 of 2');
+    root.querySelector<HTMLButtonElement>('[data-testid="export-log"]')!.click();
+    await expect.poll(() => text(root, '[data-testid="export-result"]')).toMatch(/✓ naos-\w+-2\.json: 2 entries, [\d.]+ KB/);
+    const pick = async (name: string, content: string) => {
+      const input = root.querySelector<HTMLInputElement>('[data-testid="verify-file"]')!;
+      const files = new DataTransfer();
+      files.items.add(new File([content], name, { type: 'application/json' }));
+      input.files = files.files;
+      input.dispatchEvent(new Event('change'));
+      await expect.poll(() => text(root, '[data-testid="export-report-file"]')).toContain(name);
+    };
+    const exported = await a.client.naos.export([b.kernel.origin]);
+    await pick('good.json', JSON.stringify(exported));
+    expect(text(root, '[data-testid="export-report-file"]')).toBe('good.json: every check passed');
+    expect(text(root, '[data-testid="export-report"]')).not.toContain('✗');
+    // The author's signed checkpoint with its size changed: its signature no longer verifies.
+    const log = exported.logs[0]!;
+    const checkpoints = log.checkpoints.map((c, k) =>
+      k === log.checkpoints.length - 1 ? { ...c, note: c.note.replace(/\n2\n/, '\n3\n') } : c,
+    );
+    expect(checkpoints).not.toEqual(log.checkpoints);
+    const forged = { ...exported, logs: [{ ...log, checkpoints }] };
+    await pick('forged.json', JSON.stringify(forged));
+    expect(text(root, '[data-testid="export-report-file"]')).toBe('forged.json: verification FAILED');
+    expect(text(root, '[data-testid="export-report"]')).toContain('✗');
+    await pick('notes.txt', 'not json at all');
+    expect(text(root, '[data-testid="export-report"]')).toMatch(/✗ InvalidInputError: the export is not JSON/);
+  });
+
   it('the Drift panel shows a drift event with its contenders and winner', async () => {
     const nodes = await federation(2);
     const [a, b] = nodes as [LocalNode, LocalNode];

@@ -6,6 +6,7 @@ import { ApiController } from '../controllers/api-controller.js';
 import { describeError } from '../controllers/kernel-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { NaosApi } from '../naos-api.js';
+import { formatBytes } from './format.js';
 import { panelStyles } from './panel-styles.js';
 import { waitingCard } from './waiting-card.js';
 
@@ -35,6 +36,9 @@ export class LedgerPanel extends LitElement {
     start: { state: true },
     verdict: { state: true },
     proving: { state: true },
+    exporting: { state: true },
+    exported: { state: true },
+    report: { state: true },
   };
 
   declare client: KernelClient | undefined;
@@ -44,6 +48,11 @@ export class LedgerPanel extends LitElement {
   declare start: number | undefined;
   declare verdict: { readonly index: number; readonly origin: string; readonly lines: readonly Line[] } | undefined;
   declare proving: boolean;
+  declare exporting: boolean;
+  /** What the last export of this panel wrote (or why it failed). */
+  declare exported: Line | undefined;
+  /** The checks of the last export verified here (or why it could not be read). */
+  declare report: { readonly file: string; readonly lines: readonly Line[] } | undefined;
 
   readonly #ledger = new ApiController<LedgerView>(this, { read: (naos) => this.#read(naos) });
 
@@ -54,6 +63,9 @@ export class LedgerPanel extends LitElement {
     this.start = undefined;
     this.verdict = undefined;
     this.proving = false;
+    this.exporting = false;
+    this.exported = undefined;
+    this.report = undefined;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -85,50 +97,123 @@ export class LedgerPanel extends LitElement {
     }
     const end = view.start + view.entries.length;
     return html`<section class="card" aria-labelledby="ledger-heading">
-      <h2 id="ledger-heading">Ledger</h2>
-      ${this.#ledger.error ? html`<p class="error" role="alert">${this.#ledger.error}</p>` : nothing}
-      <div class="row">
-        <label for="log-select">Log</label>
-        <select id="log-select" data-testid="log-select" @change=${this.#onSelect}>
-          ${view.logs.map(
-            (log) =>
-              html`<option value=${log.origin} ?selected=${log.origin === view.origin}>
-                ${log.origin === view.ownOrigin ? 'own · ' : ''}${log.origin} (${log.size})
-              </option>`,
-          )}
-        </select>
-      </div>
-      <p class="muted" data-testid="ledger-range">
-        ${view.size === 0 ? 'This log has no entries yet.' : `Entries ${view.start}–${end - 1} of ${view.size}`}
+        <h2 id="ledger-heading">Ledger</h2>
+        ${this.#ledger.error ? html`<p class="error" role="alert">${this.#ledger.error}</p>` : nothing}
+        <div class="row">
+          <label for="log-select">Log</label>
+          <select id="log-select" data-testid="log-select" @change=${this.#onSelect}>
+            ${view.logs.map(
+              (log) =>
+                html`<option value=${log.origin} ?selected=${log.origin === view.origin}>
+                  ${log.origin === view.ownOrigin ? 'own · ' : ''}${log.origin} (${log.size})
+                </option>`,
+            )}
+          </select>
+        </div>
+        <p class="muted" data-testid="ledger-range">
+          ${view.size === 0 ? 'This log has no entries yet.' : `Entries ${view.start}–${end - 1} of ${view.size}`}
+        </p>
+        <nav class="row" aria-label="Pages">
+          <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = 0)}>First</button>
+          <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = Math.max(0, view.start - PAGE_SIZE))}>
+            Previous
+          </button>
+          <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = view.start + PAGE_SIZE)}>Next</button>
+          <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = undefined)}>Last</button>
+        </nav>
+        ${
+          view.entries.length > 0
+            ? html`<table data-testid="ledger-entries">
+                <thead>
+                  <tr>
+                    <th scope="col">#</th>
+                    <th scope="col">kind</th>
+                    <th scope="col">value</th>
+                    <th scope="col">id</th>
+                    <th scope="col"><span class="visually-hidden">inclusion</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${view.entries.map((entry) => this.#renderEntry(entry, view.origin))}
+                </tbody>
+              </table>`
+            : nothing
+        }
+      </section>
+      ${this.#renderExport(view)}`;
+  }
+
+  #renderExport(view: LedgerView): TemplateResult {
+    const line = (l: Line) => html`<li class=${l.ok ? 'ok' : 'error'}>${l.ok ? '✓' : '✗'} ${l.text}</li>`;
+    return html`<section class="card" aria-labelledby="export-heading">
+      <h2 id="export-heading">Export and verify</h2>
+      <p class="muted">
+        An export (<code>naos-ledger-export/1</code>) holds the log's entries, signed checkpoints and proofs;
+        <code>naos verify FILE</code> checks it offline, and so does this page.
       </p>
-      <nav class="row" aria-label="Pages">
-        <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = 0)}>First</button>
-        <button class="secondary" ?disabled=${view.start === 0} @click=${() => (this.start = Math.max(0, view.start - PAGE_SIZE))}>
-          Previous
+      <div class="row">
+        <button ?disabled=${this.exporting} @click=${() => this.#export(view.origin)} data-testid="export-log">
+          ${this.exporting ? 'Exporting…' : 'Export this log'}
         </button>
-        <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = view.start + PAGE_SIZE)}>Next</button>
-        <button class="secondary" ?disabled=${end >= view.size} @click=${() => (this.start = undefined)}>Last</button>
-      </nav>
+        <label for="verify-file">Verify an export</label>
+        <input id="verify-file" type="file" accept=".json,application/json" data-testid="verify-file" @change=${this.#onVerifyFile} />
+      </div>
       ${
-        view.entries.length > 0
-          ? html`<table data-testid="ledger-entries">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">kind</th>
-                  <th scope="col">value</th>
-                  <th scope="col">id</th>
-                  <th scope="col"><span class="visually-hidden">inclusion</span></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${view.entries.map((entry) => this.#renderEntry(entry, view.origin))}
-              </tbody>
-            </table>`
+        this.exported
+          ? html`<ul class="verdict" data-testid="export-result" aria-live="polite">
+              ${line(this.exported)}
+            </ul>`
+          : nothing
+      }
+      ${
+        this.report
+          ? html`<p data-testid="export-report-file">${this.report.file}</p>
+              <ul class="verdict" data-testid="export-report" aria-live="polite">
+                ${this.report.lines.map(line)}
+              </ul>`
           : nothing
       }
     </section>`;
   }
+
+  /** Exports the log shown and hands the browser the file to save. */
+  async #export(origin: string): Promise<void> {
+    const naos = this.client?.naos;
+    if (!naos) return;
+    this.exporting = true;
+    try {
+      const exported = await naos.export([origin]);
+      const text = `${JSON.stringify(exported, null, 2)}\n`;
+      const entries = exported.logs[0]?.entries.length ?? 0;
+      const name = `${origin.replace(/[^A-Za-z0-9._-]/g, '-')}-${entries}.json`;
+      const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      const link = Object.assign(document.createElement('a'), { href: url, download: name });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      this.exported = { ok: true, text: `${name}: ${entries} entries, ${formatBytes(text.length)}` };
+    } catch (error) {
+      this.exported = { ok: false, text: `cannot export ${origin}: ${describeError(error)}` };
+    } finally {
+      this.exporting = false;
+    }
+  }
+
+  #onVerifyFile = async (event: Event): Promise<void> => {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
+    const naos = this.client?.naos;
+    if (!file || !naos) return;
+    try {
+      const report = await naos.verifyExport(await file.text());
+      this.report = {
+        file: `${file.name}: ${report.ok ? 'every check passed' : 'verification FAILED'}`,
+        lines: report.checks.map((c) => ({ ok: c.ok, text: `${c.name}: ${c.detail}` })),
+      };
+    } catch (error) {
+      this.report = { file: `${file.name}: not checked`, lines: [{ ok: false, text: describeError(error) }] };
+    }
+    input.value = '';
+  };
 
   #renderEntry(entry: EntryView, origin: string): TemplateResult {
     const verdict = this.verdict?.index === entry.index && this.verdict.origin === origin ? this.verdict : undefined;

@@ -4,6 +4,7 @@ import { signedCheckpointRoot } from '../checkpoint-root.js';
 import { describeError, KernelController, type NodeSnapshot } from '../controllers/kernel-controller.js';
 import type { KernelClient } from '../kernel-client.js';
 import type { StorageStatus } from '../storage.js';
+import { formatBytes } from './format.js';
 import { panelStyles } from './panel-styles.js';
 
 type Message = { readonly ok: boolean; readonly text: string };
@@ -430,17 +431,6 @@ function describeStorage(storage: StorageStatus): string {
     : 'best-effort: the browser may clear it when space runs low (installing the app usually makes it persistent)';
   if (storage.usage === null || storage.quota === null) return kind;
   return `${kind}; ${formatBytes(storage.usage)} used of ${formatBytes(storage.quota)}`;
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 customElements.define('naos-node-panel', NodePanel);
