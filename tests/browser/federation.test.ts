@@ -139,10 +139,27 @@ describe('KernelService without federation, and its input checks', () => {
   });
 });
 
-describe('panels over a live federation', () => {
-  const shadow = (element: Element) => element.shadowRoot!;
-  const text = (root: ParentNode, selector: string) => (root.querySelector(selector)?.textContent ?? '').replace(/\s+/g, ' ').trim();
+const shadow = (element: Element) => element.shadowRoot!;
+const text = (root: ParentNode, selector: string) => (root.querySelector(selector)?.textContent ?? '').replace(/\s+/g, ' ').trim();
 
+/** Node b appends `values`; a Ledger panel of node a, once a holds them, showing b's log. */
+async function ledgerPanelOnReplica(values: unknown[]) {
+  const nodes = await federation(2);
+  const [a, b] = nodes as [LocalNode, LocalNode];
+  await b.service.appendMany(values);
+  await expect.poll(() => converged(nodes)).toBe(true);
+  const panel = document.createElement('naos-ledger-panel');
+  panel.client = a.client;
+  document.body.append(panel);
+  const root = shadow(panel);
+  await expect.poll(() => root.querySelector('select')?.options.length).toBe(2);
+  const select = root.querySelector('select')!;
+  select.value = b.kernel.origin;
+  select.dispatchEvent(new Event('change'));
+  return { a, b, root };
+}
+
+describe('panels over a live federation', () => {
   it('the Peers panel draws this node and its peers and lists them', async () => {
     const nodes = await federation(3);
     // The third node's discovery is still on the channel when federation() returns; the
@@ -165,18 +182,7 @@ describe('panels over a live federation', () => {
   });
 
   it('the Ledger panel browses a replica and proves an entry against its author’s signed checkpoint', async () => {
-    const nodes = await federation(2);
-    const [a, b] = nodes as [LocalNode, LocalNode];
-    await b.service.appendMany(Array.from({ length: 25 }, (_, i) => ({ i })));
-    await expect.poll(() => converged(nodes)).toBe(true);
-    const panel = document.createElement('naos-ledger-panel');
-    panel.client = a.client;
-    document.body.append(panel);
-    const root = shadow(panel);
-    await expect.poll(() => root.querySelector('select')?.options.length).toBe(2);
-    const select = root.querySelector('select')!;
-    select.value = b.kernel.origin;
-    select.dispatchEvent(new Event('change'));
+    const { root } = await ledgerPanelOnReplica(Array.from({ length: 25 }, (_, i) => ({ i })));
     await expect.poll(() => text(root, '[data-testid="ledger-range"]')).toBe('Entries 20–24 of 25');
     [...root.querySelectorAll('button')].find((button) => button.textContent?.trim() === 'First')!.click();
     await expect.poll(() => text(root, '[data-testid="ledger-range"]')).toBe('Entries 0–19 of 25');
@@ -219,18 +225,7 @@ describe('panels over a live federation', () => {
   });
 
   it('the Ledger panel exports the log shown and verifies an export file', async () => {
-    const nodes = await federation(2);
-    const [a, b] = nodes as [LocalNode, LocalNode];
-    await b.service.appendMany([1, 2]);
-    await expect.poll(() => converged(nodes)).toBe(true);
-    const panel = document.createElement('naos-ledger-panel');
-    panel.client = a.client;
-    document.body.append(panel);
-    const root = shadow(panel);
-    await expect.poll(() => root.querySelector('select')?.options.length).toBe(2);
-    const select = root.querySelector('select')!;
-    select.value = b.kernel.origin;
-    select.dispatchEvent(new Event('change'));
+    const { a, b, root } = await ledgerPanelOnReplica([1, 2]);
     await expect.poll(() => text(root, '[data-testid="ledger-range"]')).toBe('Entries 0–1 of 2');
     root.querySelector<HTMLButtonElement>('[data-testid="export-log"]')!.click();
     await expect.poll(() => text(root, '[data-testid="export-result"]')).toMatch(/✓ naos-\w+-2\.json: 2 entries, [\d.]+ KB/);

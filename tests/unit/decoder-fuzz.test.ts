@@ -102,7 +102,12 @@ describe('decoder fuzzing', () => {
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
         expect(toHex(fromBase64(toBase64(bytes)))).toBe(toHex(bytes));
         expect(toHex(fromHex(toHex(bytes)))).toBe(toHex(bytes));
+        // …and toHex is lower-case hex, two digits a byte, as written out by hand.
+        expect(toHex(bytes)).toBe(Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''));
       }),
+    );
+    expect(toHex(Uint8Array.from({ length: 256 }, (_, i) => i))).toBe(
+      Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).join(''),
     );
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (text) => {
