@@ -5,6 +5,9 @@ import { InvalidInputError } from './errors.js';
 const HEX_DIGITS = '0123456789abcdef';
 const HEX_CODES = Uint8Array.from(HEX_DIGITS, (digit) => digit.charCodeAt(0));
 const ASCII = new TextDecoder();
+/** The value of each lower-case hex digit by character code; -1 for any other character below 128. */
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUES[HEX_DIGITS.charCodeAt(i)] = i;
 
 export function toHex(bytes: Uint8Array): string {
   // Character codes decoded in one go give a flat string. Concatenating digit by digit
@@ -22,35 +25,47 @@ export function toHex(bytes: Uint8Array): string {
 /** Lower-case hex only, even length; `what` names the value in the error. */
 export function fromHex(text: string, what = 'hex string'): Uint8Array {
   if (typeof text !== 'string') throw new TypeError(`${what} must be a string, got ${typeof text}`);
-  if (text.length % 2 !== 0 || !/^[0-9a-f]*$/.test(text)) {
+  const bad = (): never => {
     throw new InvalidInputError(`${what} must be lower-case hex of even length, got ${JSON.stringify(text.slice(0, 80))}`);
-  }
+  };
+  if (text.length % 2 !== 0) bad();
   const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const high = HEX_VALUES[text.charCodeAt(2 * i)] ?? -1;
+    const low = HEX_VALUES[text.charCodeAt(2 * i + 1)] ?? -1;
+    if (high < 0 || low < 0) bad();
+    out[i] = (high << 4) | low;
+  }
   return out;
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_LOOKUP[B64.charCodeAt(i)] = i;
+const B64_CODES = Uint8Array.from(B64, (symbol) => symbol.charCodeAt(0));
+const PAD = '='.charCodeAt(0);
 
-/** Standard base64 (RFC 4648 §4) with padding, as C2SP notes use. */
+/** Standard base64 (RFC 4648 §4) with padding, as C2SP notes use. One flat string (see toHex). */
 export function toBase64(bytes: Uint8Array): string {
-  let out = '';
+  const codes = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let o = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+    codes[o++] = B64_CODES[n >> 18]!;
+    codes[o++] = B64_CODES[(n >> 12) & 63]!;
+    codes[o++] = B64_CODES[(n >> 6) & 63]!;
+    codes[o++] = B64_CODES[n & 63]!;
   }
   const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  if (rest > 0) {
+    const n = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    codes[o++] = B64_CODES[n >> 18]!;
+    codes[o++] = B64_CODES[(n >> 12) & 63]!;
+    codes[o++] = rest === 2 ? B64_CODES[(n >> 6) & 63]! : PAD;
+    codes[o] = PAD;
   }
-  return out;
+  return ASCII.decode(codes);
 }
 
 /**

@@ -104,8 +104,13 @@ describe('decoder fuzzing', () => {
         expect(toHex(fromHex(toHex(bytes)))).toBe(toHex(bytes));
         // …and toHex is lower-case hex, two digits a byte, as written out by hand.
         expect(toHex(bytes)).toBe(Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''));
+        expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
       }),
     );
+    for (const text of ['0A', 'abc', 'zz', '0g', 'é0', '０0', ' 00', '00\n']) {
+      expect(() => fromHex(text)).toThrow(/must be lower-case hex of even length/);
+    }
+    expect(fromHex('')).toEqual(new Uint8Array());
     expect(toHex(Uint8Array.from({ length: 256 }, (_, i) => i))).toBe(
       Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).join(''),
     );
