@@ -8,7 +8,7 @@ import type {
   StepResult,
 } from '../src/agents/agent-host.js';
 import type { ModuleVersion } from '../src/agents/agent-ledger.js';
-import type { VersionCheck } from '../src/agents/modules.js';
+import type { LoadedModule, VersionCheck } from '../src/agents/modules.js';
 import type { Passport, PassportView } from '../src/agents/passport.js';
 import { asError, InvalidInputError } from '../src/errors.js';
 import type { SandboxHost, SandboxStats } from '../src/sandbox/sandbox.js';
@@ -140,16 +140,12 @@ export class AgentService {
 
   /** kernel.module.import(name, cid): loads and verifies by CID; WASM is compiled here to list its exports. */
   async moduleImport(name: string, cid: string): Promise<ModuleView> {
-    const loaded = this.#host.module.import(name, cid);
-    const base = { name, version: loaded.version, cid, kind: loaded.kind, size: loaded.bytes.length };
-    if (loaded.kind === 'js') return { ...base, source: new TextDecoder().decode(loaded.bytes) };
-    const module = await WebAssembly.compile(loaded.bytes.slice());
-    return { ...base, exports: WebAssembly.Module.exports(module).map((e) => e.name) };
+    return moduleView(this.#host.module.import(name, cid));
   }
 
+  /** Import and install (default: the latest version); the same view as moduleImport. */
   async modulePull(name: string, version?: string): Promise<ModuleView> {
-    const loaded = await this.#host.module.pull(name, version);
-    return { name, version: loaded.version, cid: loaded.cid, kind: loaded.kind, size: loaded.bytes.length };
+    return moduleView(await this.#host.module.pull(name, version));
   }
 
   moduleUpdate(name: string): Promise<VersionCheck> {
@@ -185,6 +181,14 @@ export class AgentService {
     unsubscribe();
     return this.#subscriptions.delete(id);
   }
+}
+
+/** What the page sees of a loaded module: a JS module's source, a WASM module's exports (compiled here). */
+async function moduleView(loaded: LoadedModule): Promise<ModuleView> {
+  const base = { name: loaded.name, version: loaded.version, cid: loaded.cid, kind: loaded.kind, size: loaded.bytes.length };
+  if (loaded.kind === 'js') return { ...base, source: new TextDecoder().decode(loaded.bytes) };
+  const module = await WebAssembly.compile(loaded.bytes.slice());
+  return { ...base, exports: WebAssembly.Module.exports(module).map((e) => e.name) };
 }
 
 function readCid(code: unknown): { cid: string } {

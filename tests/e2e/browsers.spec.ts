@@ -109,6 +109,98 @@ test('three browsers and the always-on peer find each other through the relay, l
   await nav.getByRole('link', { name: 'Peers' }).click();
 });
 
+test('modules and an agent travel between browsers: B pulls A’s modules by CID, the agent migrates A → B and resumes, A replays B’s step', async () => {
+  const [a, b] = pages as [Page, Page, Page];
+  const bId = await b.evaluate(() => naos.nodeId());
+  // (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+  const wasm = [
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1, 3, 97, 100, 100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 32, 1,
+    106, 11,
+  ];
+  const published = await a.evaluate(async (bytes) => {
+    const js = await naos.agents.modules.publish('adder', '1.0.0', 'exports.add = function (x, y) { return x + y; };', 'js');
+    const bin = await naos.agents.modules.publish('adder-wasm', '1.0.0', new Uint8Array(bytes), 'wasm');
+    return { js: js.cid, wasm: bin.cid };
+  }, wasm);
+  // B holds no bytes of them until A's log (with the chunks) reaches it over WebRTC; then
+  // it checks them against the CIDs.
+  const pull = (name: string) =>
+    b.evaluate(
+      (n) =>
+        naos.agents.modules.pull(n).then(
+          (m) => ({ cid: m.cid, kind: m.kind, exports: m.exports ?? null }),
+          (e: unknown) => (e as Error).name,
+        ),
+      name,
+    );
+  await expect.poll(() => pull('adder'), { timeout: 45_000 }).toEqual({ cid: published.js, kind: 'js', exports: null });
+  await expect.poll(() => pull('adder-wasm'), { timeout: 45_000 }).toEqual({ cid: published.wasm, kind: 'wasm', exports: ['add'] });
+  expect(await b.evaluate(() => naos.agents.modules.checkVersion('adder'))).toMatchObject({ installed: '1.0.0', upToDate: true });
+
+  const program = `function step(state, message, ctx) {
+    if (message.cid) return { state: state, effects: [{ type: 'import', name: 'adder', cid: message.cid }] };
+    return { state: { n: ctx.modules.adder.add(state.n || 0, message.by) } };
+  }`;
+  const { id } = await a.evaluate(
+    async ([code, cid]) => {
+      const spawned = await naos.agents.spawn(code, { name: 'courier', rights: ['module.import'] });
+      const imported = await naos.agents.send(spawned.id, { cid });
+      if (imported.status !== 'committed' || imported.effects[0]?.status !== 'done') throw new Error(JSON.stringify(imported));
+      await naos.agents.send(spawned.id, { by: 2 });
+      return spawned;
+    },
+    [program, published.js] as const,
+  );
+  const step = (page: Page) =>
+    page.evaluate(
+      (agent) =>
+        naos.agents.get(agent).then(
+          (v) => v.step,
+          () => -1,
+        ),
+      id,
+    );
+  await expect.poll(() => step(b), { timeout: 45_000 }).toBe(2);
+  expect(await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const)).toMatchObject({
+    to: bId,
+    epoch: 1,
+    step: 2,
+  });
+  await expect.poll(() => b.evaluate((agent) => naos.agents.get(agent).then((v) => v.live), id), { timeout: 45_000 }).toBe(true);
+  // B runs it with the module from its own copy of A's chunks.
+  expect(await b.evaluate((agent) => naos.agents.send(agent, { by: 3 }), id)).toMatchObject({
+    status: 'committed',
+    step: 3,
+    state: { n: 5 },
+  });
+  const atA = await a.evaluate(
+    (agent) =>
+      naos.agents.send(agent, { by: 1 }).then(
+        () => 'ran',
+        (e: unknown) => (e as Error).name,
+      ),
+    id,
+  );
+  expect(atA).toBe('AgentNotHostedError');
+  await expect.poll(() => step(a), { timeout: 45_000 }).toBe(3);
+  expect(await a.evaluate((agent) => naos.agents.replay(agent, 3), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+  // The third browser, which took no part, agrees on where the agent lives and what it holds.
+  await expect
+    .poll(
+      () =>
+        pages[2]!.evaluate(
+          (agent) =>
+            naos.agents.get(agent).then(
+              (v) => [v.host, v.state],
+              () => null,
+            ),
+          id,
+        ),
+      { timeout: 45_000 },
+    )
+    .toEqual([bId, { n: 5 }]);
+});
+
 test('a browser cut off (its libp2p node stopped) falls behind; healed, everyone converges', async () => {
   const [a, b, c] = pages as [Page, Page, Page];
   await c.evaluate(() => naos.debug.libp2p(false));
