@@ -72,6 +72,50 @@ test('the Agents panel spawns, steps, and shows a killed step rolled back in its
   await expect(panel.getByTestId('agent-step')).toHaveText('1');
 });
 
+test('the Agents panel shows refused effects, spawns from a program CID, replays a step and migrates to another tab', async ({
+  context,
+}) => {
+  const a = await context.newPage();
+  const b = await context.newPage();
+  await openNode(a, '/#agents');
+  const bId = await openNode(b);
+  const panel = a.locator('naos-agents-panel');
+  await panel.getByLabel('Name').fill('scribe');
+  await panel
+    .getByLabel('Code')
+    .fill("function step(state, message) { return { state: { n: (state.n || 0) + 1 }, effects: [{ type: 'append', value: message }] }; }");
+  // Spawned with agent.send only: its append effects are refused and recorded.
+  await panel.getByLabel('ledger.append').uncheck();
+  await panel.getByRole('button', { name: 'Spawn' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Spawned agent:scribe::local');
+  await panel.getByRole('button', { name: 'Send' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Step 1 committed; 1 effect(s) refused');
+  await expect(panel.getByTestId('agent-refusals')).toContainText(/step 1: append refused — .*ledger\.append/);
+  await expect(panel.getByTestId('agent-state')).toContainText('"n": 1');
+  await panel.getByRole('button', { name: 'Replay step 1' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Step 1 replayed: confirmed');
+
+  // The same program again, by its CID: nothing pasted but the hash.
+  const { program } = await a.evaluate(() => naos.agents.get('agent:scribe::local'));
+  await panel.getByLabel('Name').fill('copyist');
+  await panel.getByLabel('Code').fill('');
+  await panel.getByLabel('…or program CID').fill(program);
+  await panel.getByRole('button', { name: 'Spawn' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('Spawned agent:copyist::local');
+  expect(await a.evaluate(() => naos.agents.get('agent:copyist::local').then((v) => v.program))).toBe(program);
+  await panel.getByLabel('Name').fill('nobody');
+  await panel.getByLabel('…or program CID').fill('bafkreinotacid');
+  await panel.getByRole('button', { name: 'Spawn' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText('spawn refused: InvalidInputError');
+
+  // Migrate the selected agent (copyist) to the other tab, chosen from the peers.
+  await panel.getByLabel('Migrate to').selectOption(bId, { timeout: 30_000 });
+  await panel.getByRole('button', { name: 'Migrate' }).click();
+  await expect(panel.getByTestId('agent-outcome')).toContainText(`Handed over to ${bId} at step 0`);
+  await expect(panel.getByRole('button', { name: 'Send' })).toBeDisabled();
+  await expect.poll(() => b.evaluate(() => naos.agents.get('agent:copyist::local').then((v) => v.live)), { timeout: 30_000 }).toBe(true);
+});
+
 test('an agent migrates between two tabs: the new tab resumes it, the old one stops; any tab replays its steps', async ({ context }) => {
   const a = await context.newPage();
   const b = await context.newPage();
