@@ -88,8 +88,8 @@ async function runBrowser() {
     const rows = !want('browser')
       ? []
       : [
-          ...(await run('appendThroughput', { count: 20_000, batch: 1000, rounds: 3 })),
-          ...(await run('appendThroughput', { count: 5_000, batch: 100, rounds: 3 })),
+          ...(await run('appendThroughput', { count: 20_000, batch: 1000, rounds: 5 })),
+          ...(await run('appendThroughput', { count: 5_000, batch: 100, rounds: 5 })),
           ...(await run('proofs', { size: 1_000, samples: 512 })),
           ...(await run('proofs', { size: 100_000, samples: 512 })),
           ...(await run('proofs', { size: 1_000_000, samples: 512 })),
