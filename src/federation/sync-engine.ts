@@ -4,7 +4,7 @@ import { sha256 } from '../crypto/sha256.js';
 import { asError, NaosError } from '../errors.js';
 import { nodeIdFromPublicKey } from '../identity/node-id.js';
 import type { FlaggedLog } from '../kernel/api.js';
-import type { ApplyOutcome, LogAdvert } from '../kernel/kernel.js';
+import type { ApplyOutcome, LogAdvert, StagedBatch } from '../kernel/kernel.js';
 import { openCheckpoint } from '../ledger/checkpoint.js';
 import { type Equivocation, EvidenceError, makeEquivocation } from '../ledger/equivocation.js';
 import { BatchRejectedError, type LogBatch } from '../ledger/log-batch.js';
@@ -63,6 +63,11 @@ export interface SyncHost {
   /** A peer's logs have been compared with ours (equal state roots, or its heads checked). */
   notePeerChecked(): void;
   onChange(listener: (head: { origin: string; size: number; root: string }) => void): () => void;
+  /**
+   * Own batches as soon as they are signed, while their strict write runs (optional): the
+   * engine signs their REPLICATE meanwhile and sends it once the write is done.
+   */
+  onStaged?(listener: (staged: StagedBatch) => void): () => void;
   // Equivocation (F11); see docs/SYNC.md.
   /** Authors proven to have equivocated: their logs are no longer synced. */
   flagged(): readonly FlaggedLog[];
@@ -201,7 +206,7 @@ export class SyncEngine {
   #announced = new Map<string, number>();
   #sendChain: Promise<void> = Promise.resolve();
   #pushChain: Promise<void> = Promise.resolve();
-  #unsubscribe: (() => void) | undefined;
+  #unsubscribe: (() => void)[] = [];
   #closed = false;
   readonly #traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, entriesIn: 0, entriesDuplicate: 0 };
 
@@ -248,21 +253,25 @@ export class SyncEngine {
       if (advert.origin === this.#ownOrigin()) this.#announced.set(advert.origin, advert.size);
     }
     if (this.#o.pushAppends) {
-      this.#unsubscribe = this.#o.host.onChange((head) => {
-        if (head.origin === this.#ownOrigin()) this.#queuePush(head.origin);
-      });
+      this.#unsubscribe.push(
+        this.#o.host.onChange((head) => {
+          if (head.origin === this.#ownOrigin()) this.#queuePush(head.origin);
+        }),
+      );
+      const staged = this.#o.host.onStaged?.((batch) => this.#pushStaged(batch));
+      if (staged) this.#unsubscribe.push(staged);
     }
     await this.#send({ type: 'DISCOVER' });
     await this.#send({ type: 'ANNOUNCE', manifest: this.#manifest });
     await this.#heartbeat();
   }
 
-  /** Resolves when pushes and sends queued so far have been handed to `send`. */
   /** Messages and bytes handled so far (every transport together), for diagnostics and benchmarks. */
   traffic(): TrafficStats {
     return { ...this.#traffic };
   }
 
+  /** Resolves when pushes and sends queued so far have been handed to `send`. */
   async settled(): Promise<void> {
     await this.#pushChain;
     await this.#sendChain;
@@ -270,7 +279,7 @@ export class SyncEngine {
 
   close(): void {
     this.#closed = true;
-    this.#unsubscribe?.();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
   /**
@@ -689,9 +698,27 @@ export class SyncEngine {
       const from = this.#announced.get(origin) ?? 0;
       const batch = await this.#o.host.readBatch(origin, from, this.#o.batchBudgetBytes);
       if (!batch || this.#closed) return;
-      this.#announced.set(origin, batch.start + batch.entries.length);
+      // A staged batch may have been announced meanwhile: never move back.
+      this.#announced.set(origin, Math.max(this.#announced.get(origin) ?? 0, batch.start + batch.entries.length));
       await this.#send({ type: 'REPLICATE', batch });
     }
+  }
+
+  /**
+   * An own batch just signed, its write running: the REPLICATE that carries it is signed
+   * now and sent once the write is done, instead of after it (the push that follows the
+   * write then finds nothing new). The message is the one that push would send (one
+   * checkpoint interval, the next in order); a batch out of order is left to it. A write
+   * that fails sends nothing, and pushing starts again where the announced entries ended.
+   */
+  #pushStaged({ batch, written }: StagedBatch): void {
+    const { origin, start, entries } = batch;
+    const end = start + entries.length;
+    if (this.#closed || origin !== this.#ownOrigin() || (this.#announced.get(origin) ?? 0) !== start) return;
+    this.#announced.set(origin, end);
+    this.#send({ type: 'REPLICATE', batch }, undefined, written).catch(() => {
+      if (this.#announced.get(origin) === end) this.#announced.set(origin, start);
+    });
   }
 
   // ---- plumbing ----------------------------------------------------------------------
@@ -728,8 +755,12 @@ export class SyncEngine {
     return peer;
   }
 
-  /** Signs and sends in sequence order (sends are chained so seq order is wire order). */
-  #send(body: Body, to?: string): Promise<void> {
+  /**
+   * Signs and sends in sequence order (sends are chained so seq order is wire order). With
+   * `after`, the message is signed at once but handed to the transports only once `after`
+   * resolves; if it rejects, nothing is sent and the returned promise rejects.
+   */
+  #send(body: Body, to?: string, after?: Promise<void>): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.#closed) return;
       const unsigned: UnsignedEnvelope = {
@@ -742,6 +773,8 @@ export class SyncEngine {
       };
       const sig = await this.#o.signer.sign(signingBytes(unsigned));
       const bytes = encodeEnvelope({ ...unsigned, sig });
+      if (after) await after;
+      if (this.#closed) return;
       this.#traffic.messagesOut++;
       this.#traffic.bytesOut += bytes.length;
       this.#o.send(bytes, to);

@@ -45,6 +45,16 @@ export interface LogAdvert {
   readonly checkpoint: string;
 }
 
+/**
+ * An own batch, signed, whose strict write has started: peers may be sent it once
+ * `written` resolves — never if it rejects (the batch is then undone, and those positions
+ * are signed anew by a later append).
+ */
+export interface StagedBatch {
+  readonly batch: LogBatch;
+  readonly written: Promise<void>;
+}
+
 export type ApplyOutcome =
   | { readonly status: 'applied'; readonly size: number }
   | { readonly status: 'duplicate' }
@@ -143,6 +153,7 @@ export class Kernel {
   readonly #listeners = new Set<(head: Head) => void>();
   readonly #entryListeners = new Set<(entries: readonly ViewEntry[]) => void>();
   readonly #flagListeners = new Set<(flag: FlaggedLog) => void>();
+  readonly #stagedListeners = new Set<(staged: StagedBatch) => void>();
   /** Authors proven to have equivocated (F11), by log origin; the first proof found is kept. */
   readonly #flags = new Map<string, FlaggedLog>();
   /** Where a held ledger records an equivocation of each flagged origin (so it is written once). */
@@ -606,6 +617,17 @@ export class Kernel {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` with each batch of the own log as soon as it is signed, while its
+   * strict write runs — so that the message carrying it to peers can be made ready
+   * meanwhile, and sent the moment `written` resolves (never before: a sent entry that a
+   * crash then lost here would make this node sign a fork). Returns the unsubscribe function.
+   */
+  onStaged(listener: (staged: StagedBatch) => void): () => void {
+    this.#stagedListeners.add(listener);
+    return () => this.#stagedListeners.delete(listener);
+  }
+
   // ---- equivocation (F11) ---------------------------------------------------------
 
   /** Authors proven to have signed two histories, with the proof; sorted by origin. */
@@ -765,13 +787,7 @@ export class Kernel {
       ...(record ? { record } : {}),
     };
     this.#flags.set(verified.origin, flag);
-    for (const listener of this.#flagListeners) {
-      try {
-        listener({ ...flag });
-      } catch {
-        // As in #emit: a failing listener stops nothing.
-      }
-    }
+    callEach(this.#flagListeners, () => ({ ...flag }));
   }
 
   /** Waits for queued appends, then closes the store. */
@@ -906,7 +922,9 @@ export class Kernel {
       for (const b of bytes) log.tree.appendData(b);
       const size = log.tree.size;
       const note = await signCheckpoint({ origin: this.origin, size, root: log.tree.root(size), extensions: [] }, this.#signer);
-      await this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
+      const write = this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
+      this.#stage(log, start, bytes, note, write);
+      await write;
       log.commit({ size, note });
     } catch (error) {
       log.rollback();
@@ -955,19 +973,36 @@ export class Kernel {
   }
 
   #emit(head: Head, added: readonly ViewEntry[]): void {
-    for (const listener of this.#entryListeners) {
-      try {
-        listener(added);
-      } catch {
-        // As below: a failing listener stops nothing.
-      }
-    }
-    for (const listener of this.#listeners) {
-      try {
-        listener(head);
-      } catch {
-        // A failing listener must not stop the kernel or the other listeners.
-      }
+    callEach(this.#entryListeners, () => added);
+    callEach(this.#listeners, () => head);
+  }
+
+  /** Tells onStaged listeners of an own batch whose write (`write`) has started. */
+  #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): void {
+    if (this.#stagedListeners.size === 0) return;
+    const size = start + entries.length;
+    const batch: LogBatch = {
+      origin: this.origin,
+      verifierKey: log.verifierKey,
+      start,
+      entries,
+      checkpoint,
+      proof: start > 0 ? log.tree.consistencyProof(start, size) : [],
+    };
+    const written = write.then(() => undefined);
+    // A failed write is reported to the appenders; here it only means "never send".
+    written.catch(() => undefined);
+    callEach(this.#stagedListeners, () => ({ batch, written }));
+  }
+}
+
+/** Calls every listener with `value()`; a failing listener must not stop the kernel or the other listeners. */
+function callEach<T>(listeners: ReadonlySet<(value: T) => void>, value: () => T): void {
+  for (const listener of listeners) {
+    try {
+      listener(value());
+    } catch {
+      // Ignored, as said.
     }
   }
 }

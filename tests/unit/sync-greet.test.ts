@@ -1,36 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { seedSigner } from '../../src/crypto/ed25519.js';
 import { MessageDecodeError } from '../../src/federation/messages.js';
-import { SyncEngine } from '../../src/federation/sync-engine.js';
-import { Kernel } from '../../src/kernel/kernel.js';
-import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
+import { type Outbox, syncNode, TEST_MANIFEST } from '../support/sync-node.js';
 
 /**
  * SyncEngine.greet: when a transport links a node (a new libp2p connection), the two
  * reconcile at once instead of waiting for the next heartbeat.
  */
-const MANIFEST = { region: 't', shard: 't', types: [], capabilities: [], trust: 'experimental', started: 0, software: 't' } as const;
-
-async function node(seed: number, outbox: { bytes: Uint8Array; to: string | undefined }[]) {
-  const signer = seedSigner(new Uint8Array(32).fill(seed));
-  const kernel = await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => 0 });
-  const engine = new SyncEngine({
-    host: kernel,
-    signer,
-    manifest: MANIFEST,
-    now: () => 0,
-    randomBytes: (n) => new Uint8Array(n).fill(seed),
-    send: (bytes, to) => outbox.push({ bytes, to }),
-  });
-  return { kernel, engine };
-}
-
 describe('SyncEngine.greet', () => {
   it('sends the linked node our state root at once, and the two reconcile without a heartbeat tick', async () => {
-    const toA: { bytes: Uint8Array; to: string | undefined }[] = [];
-    const toB: { bytes: Uint8Array; to: string | undefined }[] = [];
-    const a = await node(1, toB);
-    const b = await node(2, toA);
+    const toA: Outbox = [];
+    const toB: Outbox = [];
+    const a = await syncNode(1, toB);
+    const b = await syncNode(2, toA);
     await a.kernel.append('held by a only');
     await a.engine.start();
     await b.engine.start();
@@ -55,15 +36,15 @@ describe('SyncEngine.greet', () => {
 
 describe('SyncEngine.announce', () => {
   it('tells every peer the new manifest at once; later introductions carry it', async () => {
-    const toA: { bytes: Uint8Array; to: string | undefined }[] = [];
-    const toB: { bytes: Uint8Array; to: string | undefined }[] = [];
-    const a = await node(1, toB);
-    const b = await node(2, toA);
+    const toA: Outbox = [];
+    const toB: Outbox = [];
+    const a = await syncNode(1, toB);
+    const b = await syncNode(2, toA);
     await a.engine.start();
     await b.engine.start();
     for (const { bytes } of toB.splice(0)) await b.engine.receive(bytes, 'a');
     expect(b.engine.peers().find((p) => p.nodeId === a.kernel.nodeId)?.manifest?.capabilities).toEqual([]);
-    const next = { ...MANIFEST, capabilities: ['sync/libp2p'] };
+    const next = { ...TEST_MANIFEST, capabilities: ['sync/libp2p'] };
     await a.engine.announce(next);
     expect(a.engine.manifest).toEqual(next);
     expect(toB).toHaveLength(1);
@@ -72,14 +53,14 @@ describe('SyncEngine.announce', () => {
   });
 
   it('refuses a manifest that peers would refuse, and keeps the old one', async () => {
-    const outbox: { bytes: Uint8Array; to: string | undefined }[] = [];
-    const a = await node(1, outbox);
+    const outbox: Outbox = [];
+    const a = await syncNode(1, outbox);
     await a.engine.start();
     outbox.length = 0;
-    const tooMany = { ...MANIFEST, capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`) };
+    const tooMany = { ...TEST_MANIFEST, capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`) };
     await expect(a.engine.announce(tooMany)).rejects.toThrow(MessageDecodeError);
-    await expect(a.engine.announce({ ...MANIFEST, region: 'x'.repeat(65) })).rejects.toThrow(MessageDecodeError);
-    expect(a.engine.manifest).toEqual(MANIFEST);
+    await expect(a.engine.announce({ ...TEST_MANIFEST, region: 'x'.repeat(65) })).rejects.toThrow(MessageDecodeError);
+    expect(a.engine.manifest).toEqual(TEST_MANIFEST);
     expect(outbox).toEqual([]);
   });
 });
