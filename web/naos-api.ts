@@ -9,6 +9,8 @@ import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
 import type { NetworkStatus } from '../network/browser-network.js';
 import type {
   DriftEvent,
+  ExportFile,
+  ExportProgress,
   FlaggedLog,
   ForkEvidence,
   KeyValue,
@@ -91,6 +93,14 @@ export interface NaosApi {
    * of each held log listed by origin: what `naos verify EXPORT` checks offline.
    */
   export(origins?: string[]): Promise<LedgerExport>;
+  /**
+   * The same export as a file to save: `{blob, bytes, logs: [{origin, entries,
+   * checkpoints}]}`, the Blob holding exactly `JSON.stringify(export, null, 2)` and a
+   * newline. Built piece by piece in the kernel worker (large logs never sit whole in
+   * memory); `onProgress({written, total})` hears as it goes (entries and proofs written,
+   * of twice the entries).
+   */
+  exportFile(origins?: string[], onProgress?: (progress: ExportProgress) => void): Promise<ExportFile>;
   /**
    * Checks an export here, in the page, as `naos verify` does: `{ok, checks: [{name, ok,
    * detail}]}`. Takes the document or its JSON text; ExportFormatError if it is not one.
@@ -233,6 +243,8 @@ export function createNaos(
         verifyConsistency(readCount(p, 'size1'), readCount(p, 'size2'), readHash(p, 'root1'), readHash(p, 'root2'), readHashes(p, 'proof'));
       }),
     export: (origins) => call((k) => (origins === undefined ? k.exportLedger() : k.exportLedger(origins))),
+    exportFile: (origins, onProgress) =>
+      call((k) => k.exportFile(origins, typeof onProgress === 'function' ? Comlink.proxy(onProgress) : undefined)),
     verifyExport: async (document) => {
       if (typeof document !== 'string') return verifyExport(document);
       let parsed: unknown;

@@ -3,7 +3,7 @@ import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStats } from '../src/federation/sync-engine.js';
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
-import { buildExport, type LedgerExport, readLogForExport } from '../src/ledger/export.js';
+import { buildExport, type ExportProgress, exportText, type LedgerExport, readLogForExport } from '../src/ledger/export.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
 import type { AgentService } from './agent-service.js';
 import type { FederationPeerView, FederationPort } from './federation.js';
@@ -37,7 +37,26 @@ export interface NodeInfo {
  */
 export type PeerView = FederationPeerView;
 
-export type { DriftEvent, FlaggedLog, ForkEvidence, KeyValue, LogAdvert, Manifest, RejectionView, SyncPeerView, TrafficStats, ViewEntry };
+/** An export as a file (KernelService.exportFile): its text as a Blob, and what it holds. */
+export interface ExportFile {
+  readonly blob: Blob;
+  readonly bytes: number;
+  readonly logs: readonly { readonly origin: string; readonly entries: number; readonly checkpoints: number }[];
+}
+
+export type {
+  DriftEvent,
+  ExportProgress,
+  FlaggedLog,
+  ForkEvidence,
+  KeyValue,
+  LogAdvert,
+  Manifest,
+  RejectionView,
+  SyncPeerView,
+  TrafficStats,
+  ViewEntry,
+};
 
 /** The node runs without federation, so it has no network to attach. */
 export class FederationUnavailableError extends NaosError {}
@@ -188,6 +207,41 @@ export class KernelService {
     return buildExport(logs);
   }
 
+  /**
+   * The same export as exportLedger, as a file: a Blob of its JSON text (exactly what
+   * `JSON.stringify(export, null, 2)` and a newline give), built piece by piece so that
+   * neither the whole text nor every proof is held in this worker at once; `onProgress`
+   * hears after every piece. With the counts the caller shows.
+   */
+  async exportFile(origins?: unknown, onProgress?: (progress: ExportProgress) => void): Promise<ExportFile> {
+    const wanted = origins === undefined ? [this.#kernel.origin] : exportOrigins(origins);
+    const logs = [];
+    for (const origin of wanted) logs.push(await readLogForExport(this.#kernel, origin));
+    const progress = typeof onProgress === 'function' ? onProgress : undefined;
+    let blob = new Blob([], { type: 'application/json' });
+    let pending: string[] = [];
+    let pendingChars = 0;
+    const flush = (): void => {
+      // Folded into the Blob every few MB: Chromium keeps large Blob data outside this heap.
+      blob = new Blob([blob, ...pending], { type: 'application/json' });
+      pending = [];
+      pendingChars = 0;
+    };
+    for (const piece of exportText(logs, { onProgress: (p) => progress?.(p) })) {
+      pending.push(piece);
+      pendingChars += piece.length;
+      if (pendingChars >= EXPORT_FLUSH_CHARS) flush();
+      // Let the node go on (sync, appends) between pieces; the logs were read above.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    flush();
+    return {
+      blob,
+      bytes: blob.size,
+      logs: logs.map((log) => ({ origin: log.origin, entries: log.entries.length, checkpoints: log.checkpoints.length })),
+    };
+  }
+
   /** Writes `value` under `key` in the shared derived state (a `set` entry in the node's log). */
   set(key: string, value: unknown): Promise<AppendResult> {
     // The kernel checks the key (InvalidInputError unless a string of 1–256 characters).
@@ -334,6 +388,9 @@ function assertCount(value: unknown, what: string): asserts value is number {
 
 /** At most this many logs in one export. */
 export const MAX_EXPORT_LOGS = 4096;
+
+/** Characters of export text gathered before they are folded into the Blob. */
+const EXPORT_FLUSH_CHARS = 8 * 1024 * 1024;
 
 function exportOrigins(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_EXPORT_LOGS || !value.every((o) => typeof o === 'string')) {

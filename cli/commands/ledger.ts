@@ -1,10 +1,10 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { type NodeKernel, openNodeKernel } from '../../adapters/node/node-kernel.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { KernelStatus } from '../../src/kernel/api.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { encodeEntry } from '../../src/ledger/entry.js';
-import { buildExport, readLogForExport } from '../../src/ledger/export.js';
+import { EXPORT_FORMAT, exportText, readLogForExport } from '../../src/ledger/export.js';
 import type { JsonValue } from '../../src/ledger/json-value.js';
 import { dataDir, DATA_OPTION, integerOption, type OptionSpec, type ParsedArgs, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -193,21 +193,30 @@ const exportCommand: LedgerCommand = {
   run(args, io) {
     const out = stringOption(args, 'out');
     return withNode(args, async ({ kernel }) => {
-      const exported = buildExport([await readLogForExport(kernel)]);
-      const text = `${JSON.stringify(exported, null, 2)}\n`;
+      const log = await readLogForExport(kernel);
+      // Written piece by piece: proofs are made as they are written, never all held at once.
+      const pieces = exportText([log]);
       if (out === undefined || out === '-') {
-        io.stdout(text);
+        for (const piece of pieces) io.stdout(piece);
         return EXIT.ok;
       }
       // Written beside the target and renamed, so a reader never sees half an export.
       const temporary = `${out}.${process.pid}.tmp`;
-      await writeFile(temporary, text, { flag: 'wx' });
-      await rename(temporary, out);
-      const logs = exported.logs.map((log) => ({ origin: log.origin, entries: log.entries.length, checkpoints: log.checkpoints.length }));
-      if (json(args)) printJson(io, { out, format: exported.format, logs });
+      const file = await open(temporary, 'wx');
+      try {
+        for (const piece of pieces) await file.write(piece);
+        await file.close();
+        await rename(temporary, out);
+      } catch (error) {
+        await file.close().catch(() => undefined);
+        await rm(temporary, { force: true });
+        throw error;
+      }
+      const logs = [{ origin: log.origin, entries: log.entries.length, checkpoints: log.checkpoints.length }];
+      if (json(args)) printJson(io, { out, format: EXPORT_FORMAT, logs });
       else
-        for (const log of logs)
-          io.stdout(`exported ${log.entries} entries and ${log.checkpoints} checkpoints of ${log.origin} to ${out}\n`);
+        for (const exported of logs)
+          io.stdout(`exported ${exported.entries} entries and ${exported.checkpoints} checkpoints of ${exported.origin} to ${out}\n`);
       return EXIT.ok;
     });
   },

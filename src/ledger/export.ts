@@ -116,6 +116,19 @@ export function buildExport(logs: readonly LogExportInput[]): LedgerExport {
 }
 
 function buildLogExport(log: LogExportInput): LogExport {
+  const { latest, tree, consistency } = prepareLog(log);
+  return {
+    origin: log.origin,
+    verifierKey: log.verifierKey,
+    entries: log.entries.map(toBase64),
+    checkpoints: log.checkpoints.map((c) => ({ size: c.size, note: c.note })),
+    inclusion: log.entries.map((_, index) => inclusionRecord(tree, index, latest.size)),
+    consistency,
+  };
+}
+
+/** Checks that a log is sealed, and builds its tree and the consistency proofs between its checkpoints. */
+function prepareLog(log: LogExportInput): { latest: StoredCheckpoint; tree: MerkleTree; consistency: ConsistencyRecord[] } {
   const latest = log.checkpoints[log.checkpoints.length - 1];
   if (!latest) throw new ExportBuildError(`log ${log.origin} has no checkpoint to export`);
   if (latest.size !== log.entries.length) {
@@ -134,14 +147,83 @@ function buildLogExport(log: LogExportInput): LogExport {
       });
     }
   });
-  return {
-    origin: log.origin,
-    verifierKey: log.verifierKey,
-    entries: log.entries.map(toBase64),
-    checkpoints: log.checkpoints.map((c) => ({ size: c.size, note: c.note })),
-    inclusion: log.entries.map((_, index) => ({ index, size: latest.size, proof: tree.inclusionProof(index, latest.size).map(toHex) })),
-    consistency,
+  return { latest, tree, consistency };
+}
+
+function inclusionRecord(tree: MerkleTree, index: number, size: number): InclusionRecord {
+  return { index, size, proof: tree.inclusionProof(index, size).map(toHex) };
+}
+
+/** How far a streamed export is: entries and inclusion proofs written, of `total` (twice the entries). */
+export interface ExportProgress {
+  readonly written: number;
+  readonly total: number;
+}
+
+export interface ExportTextOptions {
+  /** Items (entries or proofs) per piece of text (default 2000). */
+  readonly chunkItems?: number;
+  /** Called after every piece with the items written so far. */
+  readonly onProgress?: (progress: ExportProgress) => void;
+}
+
+/**
+ * The export of `logs` as JSON text in pieces: exactly `JSON.stringify(buildExport(logs),
+ * null, 2)` and a newline, but each inclusion proof is computed only when its piece is made,
+ * so a writer that passes the pieces on (a file, a Blob) never holds the whole text or
+ * every proof at once — only the entries and their tree. Throws ExportBuildError, as
+ * buildExport does, before yielding anything.
+ */
+export function* exportText(logs: readonly LogExportInput[], options: ExportTextOptions = {}): Generator<string, void, undefined> {
+  const prepared = logs.map((log) => ({ log, ...prepareLog(log) }));
+  const chunk = Math.max(1, options.chunkItems ?? 2000);
+  const total = 2 * logs.reduce((sum, log) => sum + log.entries.length, 0);
+  let written = 0;
+  const progress = (items: number): void => {
+    written += items;
+    options.onProgress?.({ written, total });
   };
+  yield `{\n  "format": ${JSON.stringify(EXPORT_FORMAT)},\n  "logs": ${prepared.length === 0 ? '[]' : '['}`;
+  for (const [i, { log, latest, tree, consistency }] of prepared.entries()) {
+    const size = latest.size;
+    yield `${i === 0 ? '' : ','}\n    {\n      "origin": ${JSON.stringify(log.origin)},\n      "verifierKey": ${JSON.stringify(log.verifierKey)},\n      "entries": `;
+    yield* jsonArray(log.entries.length, (j) => toBase64(log.entries[j]!), chunk, progress);
+    yield ',\n      "checkpoints": ';
+    yield* jsonArray(log.checkpoints.length, (j) => ({ size: log.checkpoints[j]!.size, note: log.checkpoints[j]!.note }), chunk);
+    yield ',\n      "inclusion": ';
+    yield* jsonArray(size, (j) => inclusionRecord(tree, j, size), chunk, progress);
+    yield ',\n      "consistency": ';
+    yield* jsonArray(consistency.length, (j) => consistency[j]!, chunk);
+    yield '\n    }';
+  }
+  yield `${prepared.length === 0 ? '' : '\n  ]'}\n}\n`;
+}
+
+/** A JSON array at the depth of a log's fields, as JSON.stringify(…, null, 2) lays it out, `chunk` items per piece. */
+function* jsonArray(
+  length: number,
+  item: (index: number) => unknown,
+  chunk: number,
+  progress?: (items: number) => void,
+): Generator<string, void, undefined> {
+  if (length === 0) {
+    yield '[]';
+    return;
+  }
+  const itemIndent = '\n        ';
+  let piece = '[';
+  let inPiece = 0;
+  for (let i = 0; i < length; i++) {
+    piece += `${i === 0 ? '' : ','}${itemIndent}${JSON.stringify(item(i), null, 2).replaceAll('\n', itemIndent)}`;
+    if (++inPiece === chunk) {
+      yield piece;
+      progress?.(inPiece);
+      piece = '';
+      inPiece = 0;
+    }
+  }
+  yield `${piece}\n      ]`;
+  if (inPiece > 0) progress?.(inPiece);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -221,7 +221,18 @@ describe('panels over a live federation', () => {
     await expect(a.client.naos.export(['naos/nobody'])).rejects.toMatchObject({ name: 'UnknownLogError' });
     for (const bad of [[], 'naos/x', [a.kernel.origin, a.kernel.origin], [7]]) {
       await expect(a.client.naos.export(bad as string[])).rejects.toMatchObject({ name: 'InvalidInputError' });
+      await expect(a.client.naos.exportFile(bad as string[])).rejects.toMatchObject({ name: 'InvalidInputError' });
     }
+    // The same export as a file, built piece by piece, with progress up to twice the entries.
+    const progress: { written: number; total: number }[] = [];
+    const file = await b.client.naos.exportFile([a.kernel.origin, b.kernel.origin], (p) => progress.push(p));
+    const fileText = await file.blob.text();
+    expect(fileText).toBe(`${JSON.stringify(both, null, 2)}\n`);
+    expect(file.bytes).toBe(new TextEncoder().encode(fileText).length);
+    expect(file.logs).toEqual(both.logs.map((l) => ({ origin: l.origin, entries: l.entries.length, checkpoints: l.checkpoints.length })));
+    await expect.poll(() => progress.at(-1)).toEqual({ written: 10, total: 10 });
+    expect((await a.client.naos.exportFile()).logs).toEqual([{ origin: a.kernel.origin, entries: 4, checkpoints: 3 }]);
+    await expect(a.client.naos.exportFile(['naos/nobody'])).rejects.toMatchObject({ name: 'UnknownLogError' });
   });
 
   it('the Ledger panel exports the log shown and verifies an export file', async () => {

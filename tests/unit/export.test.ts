@@ -10,7 +10,9 @@ import {
   buildExport,
   ExportBuildError,
   ExportFormatError,
+  type ExportProgress,
   type ExportReport,
+  exportText,
   type LedgerExport,
   type LogExport,
   parseExport,
@@ -97,6 +99,48 @@ describe('buildExport', () => {
     const input = await readLogForExport(await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => 0 }));
     expect(() => buildExport([{ ...input, entries: [entryBytes(0)] }])).toThrow(ExportBuildError);
     expect(() => buildExport([{ ...input, checkpoints: [] }])).toThrow(ExportBuildError);
+  });
+});
+
+describe('exportText (the export as pieces of JSON text)', () => {
+  /** Inputs of three logs: the 6-entry log, an empty one (size-0 checkpoint) and a 40-entry one in uneven batches. */
+  async function inputs() {
+    const kernel = await Kernel.open({ store: new MemoryLedgerStore(), signer, now: () => 1_700_000_000_000 });
+    await kernel.appendMany([{ n: 0 }, { n: 1 }]);
+    await kernel.append('two');
+    await kernel.appendMany([3, [4], { five: 5 }]);
+    const empty = await Kernel.open({ store: new MemoryLedgerStore(), signer: stranger, now: () => 0 });
+    const long = await Kernel.open({ store: new MemoryLedgerStore(), signer: seedSigner(new Uint8Array(32).fill(3)), now: () => 0 });
+    for (let i = 0; i < 40; i += 7) await long.appendMany(Array.from({ length: Math.min(7, 40 - i) }, (_, j) => `entry "${i + j}"\n`));
+    return [await readLogForExport(kernel), await readLogForExport(empty), await readLogForExport(long)];
+  }
+
+  it('is exactly JSON.stringify(buildExport(logs), null, 2) and a newline, whatever the piece size', async () => {
+    const logs = await inputs();
+    for (const subset of [[], [logs[0]!], [logs[1]!], logs]) {
+      const expected = `${JSON.stringify(buildExport(subset), null, 2)}\n`;
+      for (const chunkItems of [1, 3, 2000]) expect([...exportText(subset, { chunkItems })].join('')).toBe(expected);
+    }
+  });
+
+  it('reports progress after every piece, up to twice the entries', async () => {
+    const logs = await inputs();
+    const seen: ExportProgress[] = [];
+    const pieces = exportText(logs, { chunkItems: 10, onProgress: (p) => seen.push(p) });
+    pieces.next();
+    expect(seen).toEqual([]);
+    for (let piece = pieces.next(); !piece.done; piece = pieces.next());
+    const total = 2 * (6 + 0 + 40);
+    expect(seen.every((p) => p.total === total)).toBe(true);
+    expect(seen.map((p) => p.written)).toEqual([...seen.map((p) => p.written)].sort((a, b) => a - b));
+    expect(seen[seen.length - 1]!.written).toBe(total);
+    expect(seen.length).toBeGreaterThanOrEqual(total / 10);
+  });
+
+  it('refuses a log that is not sealed before yielding anything', async () => {
+    const [log] = await inputs();
+    const pieces = exportText([{ ...log!, entries: log!.entries.slice(1) }]);
+    expect(() => pieces.next()).toThrow(ExportBuildError);
   });
 });
 

@@ -37,6 +37,7 @@ export class LedgerPanel extends LitElement {
     verdict: { state: true },
     proving: { state: true },
     exporting: { state: true },
+    exportPercent: { state: true },
     exported: { state: true },
     report: { state: true },
   };
@@ -49,6 +50,8 @@ export class LedgerPanel extends LitElement {
   declare verdict: { readonly index: number; readonly origin: string; readonly lines: readonly Line[] } | undefined;
   declare proving: boolean;
   declare exporting: boolean;
+  /** How far the running export is (entries and proofs written, in %). */
+  declare exportPercent: number;
   /** What the last export of this panel wrote (or why it failed). */
   declare exported: Line | undefined;
   /** The checks of the last export verified here (or why it could not be read). */
@@ -64,6 +67,7 @@ export class LedgerPanel extends LitElement {
     this.verdict = undefined;
     this.proving = false;
     this.exporting = false;
+    this.exportPercent = 0;
     this.exported = undefined;
     this.report = undefined;
   }
@@ -153,7 +157,7 @@ export class LedgerPanel extends LitElement {
       </p>
       <div class="row">
         <button ?disabled=${this.exporting} @click=${() => this.#export(view.origin)} data-testid="export-log">
-          ${this.exporting ? 'Exporting…' : 'Export this log'}
+          ${this.exporting ? `Exporting… ${this.exportPercent}%` : 'Export this log'}
         </button>
         <label for="verify-file">Verify an export</label>
         <input id="verify-file" type="file" accept=".json,application/json" data-testid="verify-file" @change=${this.#onVerifyFile} />
@@ -181,16 +185,18 @@ export class LedgerPanel extends LitElement {
     const naos = this.client?.naos;
     if (!naos) return;
     this.exporting = true;
+    this.exportPercent = 0;
     try {
-      const exported = await naos.export([origin]);
-      const text = `${JSON.stringify(exported, null, 2)}\n`;
-      const entries = exported.logs[0]?.entries.length ?? 0;
+      const file = await naos.exportFile([origin], ({ written, total }) => {
+        this.exportPercent = total === 0 ? 100 : Math.floor((100 * written) / total);
+      });
+      const entries = file.logs[0]?.entries ?? 0;
       const name = `${origin.replace(/[^A-Za-z0-9._-]/g, '-')}-${entries}.json`;
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      const url = URL.createObjectURL(file.blob);
       const link = Object.assign(document.createElement('a'), { href: url, download: name });
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      this.exported = { ok: true, text: `${name}: ${entries} entries, ${formatBytes(text.length)}` };
+      this.exported = { ok: true, text: `${name}: ${entries} entries, ${formatBytes(file.bytes)}` };
     } catch (error) {
       this.exported = { ok: false, text: `cannot export ${origin}: ${describeError(error)}` };
     } finally {
