@@ -3,7 +3,14 @@ import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStats } from '../src/federation/sync-engine.js';
 import type { Kernel, LogAdvert } from '../src/kernel/kernel.js';
-import { buildExport, type ExportProgress, exportText, type LedgerExport, readLogForExport } from '../src/ledger/export.js';
+import {
+  buildExport,
+  type ExportProgress,
+  exportText,
+  type LedgerExport,
+  type LogExportInput,
+  readLogForExport,
+} from '../src/ledger/export.js';
 import type { DriftEvent, KeyValue, ViewEntry } from '../src/state/derived-view.js';
 import type { AgentService } from './agent-service.js';
 import type { FederationPeerView, FederationPort } from './federation.js';
@@ -201,10 +208,7 @@ export class KernelService {
    * `naos verify` checks it offline. UnknownLogError for a log not held.
    */
   async exportLedger(origins?: unknown): Promise<LedgerExport> {
-    const wanted = origins === undefined ? [this.#kernel.origin] : exportOrigins(origins);
-    const logs = [];
-    for (const origin of wanted) logs.push(await readLogForExport(this.#kernel, origin));
-    return buildExport(logs);
+    return buildExport(await this.#readForExport(origins));
   }
 
   /**
@@ -214,9 +218,7 @@ export class KernelService {
    * hears after every piece. With the counts the caller shows.
    */
   async exportFile(origins?: unknown, onProgress?: (progress: ExportProgress) => void): Promise<ExportFile> {
-    const wanted = origins === undefined ? [this.#kernel.origin] : exportOrigins(origins);
-    const logs = [];
-    for (const origin of wanted) logs.push(await readLogForExport(this.#kernel, origin));
+    const logs = await this.#readForExport(origins);
     const progress = typeof onProgress === 'function' ? onProgress : undefined;
     let blob = new Blob([], { type: 'application/json' });
     let pending: string[] = [];
@@ -240,6 +242,14 @@ export class KernelService {
       bytes: blob.size,
       logs: logs.map((log) => ({ origin: log.origin, entries: log.entries.length, checkpoints: log.checkpoints.length })),
     };
+  }
+
+  /** The logs an export asks for (the own one by default), each read up to its latest checkpoint. */
+  async #readForExport(origins: unknown): Promise<LogExportInput[]> {
+    const wanted = origins === undefined ? [this.#kernel.origin] : exportOrigins(origins);
+    const logs = [];
+    for (const origin of wanted) logs.push(await readLogForExport(this.#kernel, origin));
+    return logs;
   }
 
   /** Writes `value` under `key` in the shared derived state (a `set` entry in the node's log). */

@@ -977,22 +977,24 @@ export class Kernel {
     callEach(this.#listeners, () => head);
   }
 
-  /** Tells onStaged listeners of an own batch whose write (`write`) has started. */
+  /**
+   * Tells onStaged listeners of an own batch whose write (`write`) has started. Never
+   * throws: the write is under way and must be awaited whatever happens here (staging only
+   * saves time; the push after the write sends the batch anyway).
+   */
   #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): void {
     if (this.#stagedListeners.size === 0) return;
-    const size = start + entries.length;
-    const batch: LogBatch = {
-      origin: this.origin,
-      verifierKey: log.verifierKey,
-      start,
-      entries,
-      checkpoint,
-      proof: start > 0 ? log.tree.consistencyProof(start, size) : [],
-    };
     const written = write.then(() => undefined);
     // A failed write is reported to the appenders; here it only means "never send".
     written.catch(() => undefined);
-    callEach(this.#stagedListeners, () => ({ batch, written }));
+    try {
+      const size = start + entries.length;
+      const proof = start > 0 ? log.tree.consistencyProof(start, size) : [];
+      const batch: LogBatch = { origin: this.origin, verifierKey: log.verifierKey, start, entries, checkpoint, proof };
+      callEach(this.#stagedListeners, () => ({ batch, written }));
+    } catch {
+      // As said: nothing staged.
+    }
   }
 }
 
