@@ -115,7 +115,8 @@ ${EXITS}
 
 Writes the ledger export (format naos-ledger-export/1, docs/EXPORT.md): entries,
 signed checkpoints, an inclusion proof per entry and consistency proofs between
-checkpoints. Without --out the export goes to stdout; with --out a summary is printed.
+checkpoints. Without --out the export goes to stdout; with --out a summary is printed
+(and, on a terminal, the progress on stderr meanwhile).
 
 Options:
   --out FILE, -o FILE write the export to FILE

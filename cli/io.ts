@@ -7,6 +7,8 @@ export interface CliIo {
   stderr(text: string): void;
   readStdin(): Promise<Uint8Array>;
   readonly stdinIsTerminal: boolean;
+  /** Progress lines for long work go to stderr only when a person is watching it. */
+  readonly stderrIsTerminal?: boolean;
 }
 
 export function processIo(): CliIo {
@@ -19,6 +21,7 @@ export function processIo(): CliIo {
       return new Uint8Array(Buffer.concat(chunks));
     },
     stdinIsTerminal: process.stdin.isTTY,
+    stderrIsTerminal: process.stderr.isTTY,
   };
 }
 

@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../src/errors.js';
 import type { KernelStatus } from '../../src/kernel/api.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { encodeEntry } from '../../src/ledger/entry.js';
-import { EXPORT_FORMAT, exportText, readLogForExport } from '../../src/ledger/export.js';
+import { EXPORT_FORMAT, type ExportProgress, exportText, readLogForExport } from '../../src/ledger/export.js';
 import type { JsonValue } from '../../src/ledger/json-value.js';
 import { dataDir, DATA_OPTION, integerOption, type OptionSpec, type ParsedArgs, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -195,7 +195,7 @@ const exportCommand: LedgerCommand = {
     return withNode(args, async ({ kernel }) => {
       const log = await readLogForExport(kernel);
       // Written piece by piece: proofs are made as they are written, never all held at once.
-      const pieces = exportText([log]);
+      const pieces = exportText([log], { onProgress: exportProgress(io, out) });
       if (out === undefined || out === '-') {
         for (const piece of pieces) io.stdout(piece);
         return EXIT.ok;
@@ -205,6 +205,7 @@ const exportCommand: LedgerCommand = {
       const file = await open(temporary, 'wx');
       try {
         for (const piece of pieces) await file.write(piece);
+        if (io.stderrIsTerminal) io.stderr('\r\u001b[K');
         await file.close();
         await rename(temporary, out);
       } catch (error) {
@@ -221,6 +222,18 @@ const exportCommand: LedgerCommand = {
     });
   },
 };
+
+/** `exporting … n%` on a watched stderr while an export goes to a file (nothing otherwise). */
+function exportProgress(io: CliIo, out: string | undefined): ((progress: ExportProgress) => void) | undefined {
+  if (!io.stderrIsTerminal || out === undefined || out === '-') return undefined;
+  let shown = -1;
+  return ({ written, total }) => {
+    const percent = total === 0 ? 100 : Math.floor((100 * written) / total);
+    if (percent === shown) return;
+    shown = percent;
+    io.stderr(`\rexporting to ${out}: ${percent}%`);
+  };
+}
 
 const status: LedgerCommand = {
   options: DATA_OPTION,

@@ -21,7 +21,7 @@ interface Run {
   readonly stderr: string;
 }
 
-async function naos(args: readonly string[], stdin = ''): Promise<Run> {
+async function naos(args: readonly string[], stdin = '', stderrIsTerminal = false): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -29,6 +29,7 @@ async function naos(args: readonly string[], stdin = ''): Promise<Run> {
     stderr: (text) => void (stderr += text),
     readStdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
     stdinIsTerminal: false,
+    stderrIsTerminal,
   };
   const code = await main(args, io);
   return { code, stdout, stderr };
@@ -44,6 +45,23 @@ beforeAll(async () => {
   expect((await naos(['ledger', 'init', '--data', data])).code).toBe(0);
   const run = await naos(['ledger', 'append', '--data', data], '1\n2\n3\n4\n5\n');
   expect(run.code, run.stderr).toBe(0);
+});
+
+describe('naos ledger export progress', () => {
+  it('shows the percentage on a watched stderr while writing a file, then clears the line; nothing otherwise', async () => {
+    const watched = await naos(['ledger', 'export', '--data', data, '--out', join(work, 'watched.json')], '', true);
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stderr).toMatch(/^\rexporting to .*watched\.json: \d+%/);
+    expect(watched.stderr).toContain('watched.json: 100%');
+    expect(watched.stderr.endsWith('\r\u001b[K')).toBe(true);
+    const quiet = await naos(['ledger', 'export', '--data', data, '--out', join(work, 'quiet.json')]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    // To stdout, the document alone: no progress even on a terminal.
+    const piped = await naos(['ledger', 'export', '--data', data], '', true);
+    expect(piped.stderr).toBe('');
+    expect(JSON.parse(piped.stdout)).toMatchObject({ format: 'naos-ledger-export/1' });
+  });
 });
 
 describe('naos usage errors (exit 2, with a pointer to --help)', () => {
