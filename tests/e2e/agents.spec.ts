@@ -1,5 +1,5 @@
 import { expect, type Page, test } from '@playwright/test';
-import { openNode } from './support.js';
+import { agentStep, expectHandedOver, openNode } from './support.js';
 import { expectConverged, expectMesh, openTabs } from './tabs.js';
 
 const COUNTER = 'function step(state, message) { return { state: { n: (state.n || 0) + (message.by || 1) } }; }';
@@ -127,36 +127,13 @@ test('an agent migrates between two tabs: the new tab resumes it, the old one st
     return spawned;
   }, COUNTER);
   // B learns of the agent through tab federation.
-  await expect
-    .poll(
-      () =>
-        b.evaluate(
-          (agent) =>
-            naos.agents.get(agent).then(
-              (v) => v.step,
-              () => -1,
-            ),
-          id,
-        ),
-      { timeout: 30_000 },
-    )
-    .toBe(1);
+  await expect.poll(() => agentStep(b, id), { timeout: 30_000 }).toBe(1);
   const moved = await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const);
   expect(moved).toMatchObject({ to: bId, epoch: 1, step: 1 });
   await expect.poll(() => b.evaluate((agent) => naos.agents.get(agent).then((v) => v.live), id), { timeout: 30_000 }).toBe(true);
   const atB = await b.evaluate((agent) => naos.agents.send(agent, { by: 1 }), id);
   expect(atB).toMatchObject({ status: 'committed', step: 2, state: { n: 11 } });
-  const atA = await a.evaluate(
-    (agent) =>
-      naos.agents.send(agent, {}).then(
-        () => 'ran',
-        (e: unknown) => (e as Error).name,
-      ),
-    id,
-  );
-  expect(atA).toBe('AgentNotHostedError');
-  await expect.poll(() => a.evaluate((agent) => naos.agents.get(agent).then((v) => v.step), id), { timeout: 30_000 }).toBe(2);
-  expect(await a.evaluate((agent) => naos.agents.replay(agent, 2), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+  await expectHandedOver(a, id, bId, 2);
 });
 
 test('one agent spawned in two partitioned tabs: after the heal both derive the same host, and both show the drift', async ({

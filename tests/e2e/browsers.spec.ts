@@ -1,6 +1,6 @@
 import { type Browser, type BrowserContext, expect, type Page, test } from '@playwright/test';
 import { type FederationServer, startEquivocator, startFederationServer } from './federation-server.js';
-import { nodeReady } from './support.js';
+import { agentStep, expectHandedOver, nodeReady } from './support.js';
 import { federationView } from './tabs.js';
 
 // Browsers on different machines (issue 4): separate browser contexts — isolated storage,
@@ -151,16 +151,7 @@ test('modules and an agent travel between browsers: B pulls A’s modules by CID
     },
     [program, published.js] as const,
   );
-  const step = (page: Page) =>
-    page.evaluate(
-      (agent) =>
-        naos.agents.get(agent).then(
-          (v) => v.step,
-          () => -1,
-        ),
-      id,
-    );
-  await expect.poll(() => step(b), { timeout: 45_000 }).toBe(2);
+  await expect.poll(() => agentStep(b, id), { timeout: 45_000 }).toBe(2);
   expect(await a.evaluate(([agent, to]) => naos.agents.migrate(agent, to), [id, bId] as const)).toMatchObject({
     to: bId,
     epoch: 1,
@@ -173,17 +164,7 @@ test('modules and an agent travel between browsers: B pulls A’s modules by CID
     step: 3,
     state: { n: 5 },
   });
-  const atA = await a.evaluate(
-    (agent) =>
-      naos.agents.send(agent, { by: 1 }).then(
-        () => 'ran',
-        (e: unknown) => (e as Error).name,
-      ),
-    id,
-  );
-  expect(atA).toBe('AgentNotHostedError');
-  await expect.poll(() => step(a), { timeout: 45_000 }).toBe(3);
-  expect(await a.evaluate((agent) => naos.agents.replay(agent, 3), id)).toMatchObject({ status: 'confirmed', recordedBy: bId });
+  await expectHandedOver(a, id, bId, 3, 45_000);
   // The third browser, which took no part, agrees on where the agent lives and what it holds.
   await expect
     .poll(

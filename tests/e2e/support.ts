@@ -1,4 +1,4 @@
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 
 /** Waits until the page's kernel is up and returns its node id. */
 export async function nodeReady(page: Page): Promise<string> {
@@ -88,4 +88,35 @@ export function rawRecord(
       db.close();
     }
   }, args);
+}
+
+/** The step an agent is at as `page`'s node knows it, or -1 while it knows no such agent. */
+export function agentStep(page: Page, id: string): Promise<number> {
+  return page.evaluate(
+    (agent) =>
+      naos.agents.get(agent).then(
+        (v) => v.step,
+        () => -1,
+      ),
+    id,
+  );
+}
+
+/**
+ * After `id` moved away from `oldHost` to `newHost`: the old host refuses to step it
+ * (AgentNotHostedError), learns of the new host's step `step`, and confirms it by replay.
+ */
+export async function expectHandedOver(oldHost: Page, id: string, newHost: string, step: number, timeout = 30_000): Promise<void> {
+  const tried = await oldHost.evaluate(
+    (agent) =>
+      naos.agents.send(agent, {}).then(
+        () => 'ran',
+        (e: unknown) => (e as Error).name,
+      ),
+    id,
+  );
+  expect(tried).toBe('AgentNotHostedError');
+  await expect.poll(() => agentStep(oldHost, id), { timeout }).toBe(step);
+  const replayed = await oldHost.evaluate(([agent, s]) => naos.agents.replay(agent, s), [id, step] as const);
+  expect(replayed).toMatchObject({ status: 'confirmed', recordedBy: newHost });
 }
