@@ -449,7 +449,7 @@ export class Kernel {
         // can be fetched again. Reads of unwritten entries are served from memory.
         this.#writeBehind(batch.origin, { origin: batch.origin, start: plan.from, entries: fresh, checkpoint, durability: 'relaxed' });
       }
-      log.commit(checkpoint);
+      log.commit(checkpoint, plan.decoded[plan.decoded.length - 1]!.time);
       const added: ViewEntry[] = [];
       plan.decoded.forEach((entry, i) => {
         if (batch.start + i >= plan.from) added.push(viewEntry(entry, entryId(batch.entries[i]!)));
@@ -475,7 +475,7 @@ export class Kernel {
       const log =
         repair.log ?? new VerifiedLog(batch.origin, nodeIdOfOrigin(batch.origin)!, plan.verifier, batch.verifierKey, new MerkleTree(), []);
       stageBatch(log, batch, plan);
-      log.commit({ size: batch.start + batch.entries.length, note: batch.checkpoint });
+      log.commit({ size: batch.start + batch.entries.length, note: batch.checkpoint }, plan.decoded[plan.decoded.length - 1]!.time);
       repair.log = log;
       plan.decoded.forEach((entry, i) => {
         if (batch.start + i < plan.from) return;
@@ -898,6 +898,7 @@ export class Kernel {
     }
     const accepted: { group: PendingGroup; results: AppendResult[] }[] = [];
     const bytes: Uint8Array[] = [];
+    let lastTime = this.#clock;
     const views: ViewEntry[] = [];
     for (const group of groups) {
       // A group that cannot be encoded (e.g. too large) fails alone, before staging.
@@ -910,6 +911,7 @@ export class Kernel {
         const encoded = entries.map(encodeEntry);
         const ids = encoded.map(entryId);
         this.#clock = clock;
+        lastTime = clock;
         accepted.push({ group, results: encoded.map((_, i) => ({ index: start + bytes.length + i, id: ids[i]! })) });
         entries.forEach((entry, i) => views.push(viewEntry(entry, ids[i]!)));
         bytes.push(...encoded);
@@ -925,7 +927,7 @@ export class Kernel {
       const write = this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
       this.#stage(log, start, bytes, note, write);
       await write;
-      log.commit({ size, note });
+      log.commit({ size, note }, lastTime);
     } catch (error) {
       log.rollback();
       for (const { group } of accepted) group.reject(error);

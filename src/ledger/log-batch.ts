@@ -5,6 +5,7 @@ import { leafHash } from '../merkle/hash.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
+import { type Hlc, hlcCompare } from './hlc.js';
 import { type NoteVerifier, parseVerifierKey } from './note.js';
 import type { VerifiedLog } from './verified-log.js';
 
@@ -34,7 +35,7 @@ export type BatchRejection =
   | 'bad-key'
   /** The checkpoint note is malformed, not signed by the log key, or at the wrong size. */
   | 'bad-checkpoint'
-  /** An entry is malformed, non-canonical, by another author, or at the wrong position. */
+  /** An entry is malformed, non-canonical, by another author, at the wrong position, or dated no later than the entry before it. */
   | 'bad-entry'
   /** The entries do not produce the signed root. */
   | 'root-mismatch'
@@ -157,8 +158,9 @@ function claimedRoot(log: VerifiedLog, batch: LogBatch): Uint8Array {
 
 /**
  * Stages the new entries of an `append` plan into the log's tree and checks the signed
- * root and the consistency proof. On any failure the staging is undone and the batch
- * refused; on success the caller stores it and then commits the log.
+ * root, the consistency proof and that the new entries' times rise along the log. On any
+ * failure the staging is undone and the batch refused; on success the caller stores it
+ * and then commits the log.
  */
 export function stageBatch(log: VerifiedLog, batch: LogBatch, plan: Extract<BatchPlan, { status: 'append' }>): void {
   const end = batch.start + batch.entries.length;
@@ -181,8 +183,27 @@ export function stageBatch(log: VerifiedLog, batch: LogBatch, plan: Extract<Batc
     } else if (batch.proof.length > 0) {
       throw new BatchRejectedError('bad-proof', batch.origin, 'a batch from size 0 carries no consistency proof');
     }
+    // The author signed these entries (the root checks out): now their times must rise
+    // along the log, each after the one before it, as the author's hybrid logical clock
+    // makes them. A log that goes back in time is refused from that entry on.
+    let previous = plan.from > batch.start ? plan.decoded[plan.from - 1 - batch.start]!.time : log.lastTime;
+    for (let i = plan.from; i < end; i++) {
+      const time = plan.decoded[i - batch.start]!.time;
+      if (previous !== undefined && hlcCompare(time, previous) <= 0) {
+        throw new BatchRejectedError(
+          'bad-entry',
+          batch.origin,
+          `entry ${i} is dated ${hlcText(time)}, not after entry ${i - 1} (${hlcText(previous)})`,
+        );
+      }
+      previous = time;
+    }
   } catch (error) {
     log.rollback();
     throw error;
   }
+}
+
+function hlcText(time: Hlc): string {
+  return `${time.wall}.${time.count}`;
 }

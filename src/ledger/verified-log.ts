@@ -5,6 +5,7 @@ import { MerkleTree } from '../merkle/tree.js';
 import type { LedgerStore, StoredCheckpoint, StoredLogHead } from '../storage/ledger-store.js';
 import { CheckpointFormatError, openCheckpoint } from './checkpoint.js';
 import { decodeEntry, type Entry, EntryDecodeError } from './entry.js';
+import type { Hlc } from './hlc.js';
 import { type IntegrityProblem, LedgerIntegrityError } from './integrity.js';
 import { NoteFormatError, NoteVerificationError, type NoteVerifier, parseVerifierKey } from './note.js';
 
@@ -18,6 +19,7 @@ export class VerifiedLog {
   readonly tree: MerkleTree;
   readonly #checkpoints: StoredCheckpoint[];
   #size: number;
+  #lastTime: Hlc | undefined;
 
   constructor(
     readonly origin: string,
@@ -26,10 +28,17 @@ export class VerifiedLog {
     readonly verifierKey: string,
     tree: MerkleTree,
     checkpoints: StoredCheckpoint[],
+    lastTime?: Hlc,
   ) {
     this.tree = tree;
     this.#checkpoints = checkpoints;
     this.#size = tree.size;
+    this.#lastTime = lastTime;
+  }
+
+  /** The time of the last committed entry (undefined for an empty log); a later entry must be dated after it. */
+  get lastTime(): Hlc | undefined {
+    return this.#lastTime;
   }
 
   /** Committed size: entries that are durable in the store and covered by a checkpoint. */
@@ -50,13 +59,14 @@ export class VerifiedLog {
     return this.tree.root(size);
   }
 
-  /** Records a batch that is now durable; its leaves must already be in the tree. */
-  commit(checkpoint: StoredCheckpoint): void {
+  /** Records a batch that is now durable, with its last entry's time; its leaves must already be in the tree. */
+  commit(checkpoint: StoredCheckpoint, lastTime: Hlc): void {
     if (checkpoint.size !== this.tree.size || checkpoint.size < this.#size) {
       throw new Error(`internal: commit of size ${checkpoint.size} with tree size ${this.tree.size}`);
     }
     this.#checkpoints.push(checkpoint);
     this.#size = checkpoint.size;
+    this.#lastTime = lastTime;
   }
 
   /** Forgets leaves staged after the committed size (their write failed). */
@@ -146,6 +156,7 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
   let lastCheckpointSize = 0;
   let divergedAt: number | undefined;
   let laterMismatches = 0;
+  let lastTime: Hlc | undefined;
   while (tree.size < head.size) {
     const start = tree.size;
     const batch = await store.readEntries(origin, start, Math.min(head.size, start + chunk));
@@ -159,6 +170,7 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
         const entry = decodeEntry(bytes);
         if (entry.seq !== index) report(`entry ${index}`, `seq is ${entry.seq}`);
         if (entry.author !== author) report(`entry ${index}`, `author is ${entry.author}, not ${author}`);
+        lastTime = entry.time;
         options.onEntry?.(entry, bytes);
       } catch (error) {
         if (!(error instanceof EntryDecodeError)) throw error;
@@ -189,5 +201,5 @@ export async function loadVerifiedLog(store: LedgerStore, head: StoredLogHead, o
     problems[divergedAt!] = { where: first.where, what: `${first.what} (and so do the ${laterMismatches} later checkpoints)` };
   }
   if (problems.length > 0) return fail();
-  return new VerifiedLog(origin, author!, verifier, head.verifierKey, tree, stored);
+  return new VerifiedLog(origin, author!, verifier, head.verifierKey, tree, stored, lastTime);
 }

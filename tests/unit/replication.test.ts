@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
+import { logOrigin, nodeIdFromPublicKey } from '../../src/identity/node-id.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { encodeEntry } from '../../src/ledger/entry.js';
 import { BatchRejectedError, type LogBatch } from '../../src/ledger/log-batch.js';
+import { formatVerifierKey, makeVerifier } from '../../src/ledger/note.js';
+import { MerkleTree } from '../../src/merkle/tree.js';
 import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
 
 const seed = (n: number) => new Uint8Array(32).fill(n);
@@ -136,3 +140,55 @@ function flipLast(bytes: Uint8Array): Uint8Array {
   copy[copy.length - 1]! ^= 1;
   return copy;
 }
+
+describe('an author whose times do not rise along its log', () => {
+  const author = seedSigner(seed(7));
+  const authorId = nodeIdFromPublicKey(author.publicKey);
+  const origin = logOrigin(authorId);
+  const entry = (seq: number, wall: number, count = 0) =>
+    encodeEntry({ v: 1, kind: 'data', author: authorId, seq, time: { wall, count }, payload: { seq } });
+
+  /** Entries [start, end) of `entries`, with a checkpoint at `end` the author really signed. */
+  async function signed(entries: Uint8Array[], start: number, end: number): Promise<LogBatch> {
+    const tree = new MerkleTree();
+    for (const bytes of entries.slice(0, end)) tree.appendData(bytes);
+    return {
+      origin,
+      verifierKey: formatVerifierKey(makeVerifier(origin, author.publicKey)),
+      start,
+      entries: entries.slice(start, end),
+      checkpoint: await signCheckpoint({ origin, size: end, root: tree.root(end), extensions: [] }, author),
+      proof: start > 0 ? tree.consistencyProof(start, end) : [],
+    };
+  }
+
+  const held = (kernel: Kernel) => kernel.heads().find((h) => h.origin === origin)?.size ?? 0;
+
+  it('is refused from the entry dated back (or at the same time), though the author signed it, and nothing of the batch is kept', async () => {
+    const b = await open(2);
+    for (const second of [entry(1, 4000), entry(1, 5000)]) {
+      const batch = await signed([entry(0, 5000), second, entry(2, 6000)], 0, 3);
+      await expect(b.applyBatch(batch)).rejects.toThrow(/bad-entry.*entry 1 is dated \d+\.0, not after entry 0 \(5000\.0\)/);
+      expect(held(b)).toBe(0);
+    }
+    // The same author's log with rising times (the counter breaks ties of one wall time) is taken.
+    const rising = await signed([entry(0, 5000), entry(1, 5000, 1), entry(2, 6000)], 0, 3);
+    expect(await b.applyBatch(rising)).toEqual({ status: 'applied', size: 3 });
+  });
+
+  it('is refused across batches, also after the node reopened from its store', async () => {
+    const data = new Map<string, MemoryLog>();
+    const b = await open(2, data);
+    const entries = [entry(0, 5000), entry(1, 6000), entry(2, 5500)];
+    expect((await b.applyBatch(await signed(entries, 0, 2))).status).toBe('applied');
+    const back = await signed(entries, 2, 3);
+    expect(await rejection(b.applyBatch(back))).toBe('bad-entry');
+    await b.close();
+    const reopened = await open(2, data);
+    expect(held(reopened)).toBe(2);
+    expect(await rejection(reopened.applyBatch(back))).toBe('bad-entry');
+    expect(held(reopened)).toBe(2);
+    const onwards = await signed([entries[0]!, entries[1]!, entry(2, 6001)], 2, 3);
+    expect(await reopened.applyBatch(onwards)).toEqual({ status: 'applied', size: 3 });
+  });
+});
