@@ -1,9 +1,12 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { InvalidInputError } from '../src/errors.js';
 
 /** Where the CLI reads and writes; the real process streams unless a test passes others. */
 export interface CliIo {
   stdout(text: string): void;
+  /** Resolves once stdout has taken what was written (a slow pipe reader holds long output back here, not in memory). */
+  stdoutDrained?(): Promise<void>;
   stderr(text: string): void;
   readStdin(): Promise<Uint8Array>;
   readonly stdinIsTerminal: boolean;
@@ -14,6 +17,7 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     stdout: (text) => void process.stdout.write(text),
+    stdoutDrained: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
     stderr: (text) => void process.stderr.write(text),
     async readStdin() {
       const chunks: Buffer[] = [];

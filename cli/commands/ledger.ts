@@ -197,7 +197,10 @@ const exportCommand: LedgerCommand = {
       // Written piece by piece: proofs are made as they are written, never all held at once.
       const pieces = exportText([log], { onProgress: exportProgress(io, out) });
       if (out === undefined || out === '-') {
-        for (const piece of pieces) io.stdout(piece);
+        for (const piece of pieces) {
+          io.stdout(piece);
+          await io.stdoutDrained?.();
+        }
         return EXIT.ok;
       }
       // Written beside the target and renamed, so a reader never sees half an export.
