@@ -1,6 +1,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
-import { CHROMIUM_FLAGS, findChromium } from './scripts/chromium.js';
+import { chromiumFlags, findChromium } from './scripts/chromium.js';
 
 export default defineConfig({
   test: {
@@ -47,7 +47,7 @@ export default defineConfig({
             headless: true,
             screenshotFailures: false,
             provider: playwright({
-              launchOptions: { executablePath: findChromium() ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS },
+              launchOptions: { executablePath: findChromium() ?? '/usr/bin/chromium', args: chromiumFlags() },
               // Host ICE candidates for WebRTC on loopback (with --allow-loopback-in-peer-connection).
               contextOptions: { permissions: ['microphone'] },
             }),

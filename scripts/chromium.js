@@ -1,7 +1,7 @@
 // Finds the Chromium that browser tests and benchmarks drive. Order: CHROMIUM_PATH,
 // Playwright's own download (if one was ever installed), Debian's /usr/bin/chromium.
 // Plain JS so that node scripts, vitest and playwright configs can all import it.
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM_FLAGS = [
@@ -36,5 +36,28 @@ export function chromiumLaunchOptions() {
   if (!executablePath) {
     throw new Error('No Chromium found. Run `node scripts/ensure-chromium.js` (installs Debian chromium as root) or set CHROMIUM_PATH.');
   }
-  return { executablePath, args: CHROMIUM_FLAGS };
+  return { executablePath, args: chromiumFlags() };
+}
+
+/** CHROMIUM_FLAGS and, on a host short of shared memory, --disable-dev-shm-usage. */
+export function chromiumFlags() {
+  return [...CHROMIUM_FLAGS, ...sharedMemoryFlags()];
+}
+
+/** Below this much free /dev/shm, Chromium is told to use /tmp instead (as Debian's launcher means to). */
+const MIN_SHM_BYTES = 3.8e9;
+
+/**
+ * Many tabs in one Chromium need shared memory; in a container /dev/shm is often 64 MB, and
+ * Chromium then crashes. Debian's /usr/bin/chromium means to add --disable-dev-shm-usage in
+ * that case, but its check fails on hosts where `findmnt` prints more than one line
+ * (`[: … unexpected operator`), so the decision is made here.
+ */
+export function sharedMemoryFlags(statfs = statfsSync) {
+  try {
+    const { bavail, bsize } = statfs('/dev/shm');
+    return bavail * bsize < MIN_SHM_BYTES ? ['--disable-dev-shm-usage'] : [];
+  } catch {
+    return ['--disable-dev-shm-usage'];
+  }
 }
