@@ -8,6 +8,7 @@ import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
 import type { StoredCheckpoint } from '../storage/ledger-store.js';
 import { CheckpointFormatError, openCheckpoint } from './checkpoint.js';
 import { decodeEntry, EntryDecodeError } from './entry.js';
+import { type Hlc, timeRegression } from './hlc.js';
 import { NoteFormatError, NoteVerificationError, type NoteVerifier, parseVerifierKey } from './note.js';
 
 /**
@@ -408,8 +409,10 @@ async function verifyLog(log: LogExport): Promise<ExportCheck[]> {
     ),
   );
 
-  // 4. Every entry is canonical DAG-CBOR, written by the log's author at its own position.
+  // 4. Every entry is canonical DAG-CBOR, written by the log's author at its own position,
+  //    each dated after the one before it.
   const entryFindings = new Findings();
+  let previousTime: Hlc | undefined;
   const entries: (Uint8Array | undefined)[] = log.entries.map((text, index) => {
     let bytes: Uint8Array;
     try {
@@ -422,13 +425,18 @@ async function verifyLog(log: LogExport): Promise<ExportCheck[]> {
       const entry = decodeEntry(bytes);
       if (entry.seq !== index) entryFindings.add(`entry ${index}: seq is ${entry.seq}`);
       if (entry.author !== author) entryFindings.add(`entry ${index}: author is ${entry.author}, not ${author ?? 'the origin node'}`);
+      const regression = timeRegression(index, entry.time, previousTime);
+      if (regression) entryFindings.add(regression);
+      previousTime = entry.time;
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
       entryFindings.add(`entry ${index}: ${error.message}`);
     }
     return bytes;
   });
-  checks.push(entryFindings.check(name('entries'), `${log.entries.length} entries, canonical, by ${author ?? '?'} in sequence`));
+  checks.push(
+    entryFindings.check(name('entries'), `${log.entries.length} entries, canonical, by ${author ?? '?'} in sequence, times rising`),
+  );
 
   // 5. The root recomputed from the entries equals the signed root at every checkpoint.
   const rootFindings = new Findings();

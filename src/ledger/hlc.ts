@@ -32,6 +32,17 @@ export function hlcCompare(a: Hlc, b: Hlc): number {
   return a.wall - b.wall || a.count - b.count;
 }
 
+/** `wall.count`, for messages. */
+export function hlcText(time: Hlc): string {
+  return `${time.wall}.${time.count}`;
+}
+
+/** Why `time` may not follow `previous` in one author's log (its times must rise), or undefined if it may. */
+export function timeRegression(index: number, time: Hlc, previous: Hlc | undefined): string | undefined {
+  if (previous === undefined || hlcCompare(time, previous) > 0) return undefined;
+  return `entry ${index} is dated ${hlcText(time)}, not after entry ${index - 1} (${hlcText(previous)})`;
+}
+
 export function assertHlc(value: unknown, what: string): asserts value is Hlc {
   const v = value as Partial<Hlc> | null;
   if (

@@ -5,7 +5,7 @@ import { leafHash } from '../merkle/hash.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
-import { type Hlc, hlcCompare } from './hlc.js';
+import { timeRegression } from './hlc.js';
 import { type NoteVerifier, parseVerifierKey } from './note.js';
 import type { VerifiedLog } from './verified-log.js';
 
@@ -189,21 +189,12 @@ export function stageBatch(log: VerifiedLog, batch: LogBatch, plan: Extract<Batc
     let previous = plan.from > batch.start ? plan.decoded[plan.from - 1 - batch.start]!.time : log.lastTime;
     for (let i = plan.from; i < end; i++) {
       const time = plan.decoded[i - batch.start]!.time;
-      if (previous !== undefined && hlcCompare(time, previous) <= 0) {
-        throw new BatchRejectedError(
-          'bad-entry',
-          batch.origin,
-          `entry ${i} is dated ${hlcText(time)}, not after entry ${i - 1} (${hlcText(previous)})`,
-        );
-      }
+      const regression = timeRegression(i, time, previous);
+      if (regression) throw new BatchRejectedError('bad-entry', batch.origin, regression);
       previous = time;
     }
   } catch (error) {
     log.rollback();
     throw error;
   }
-}
-
-function hlcText(time: Hlc): string {
-  return `${time.wall}.${time.count}`;
 }

@@ -292,6 +292,21 @@ describe('verifyExport on corrupted exports', () => {
     expect(report.checks.find((c) => c.name.endsWith(': entries'))!.detail).toContain(`entry 1: author is ${otherAuthor}`);
   });
 
+  it('an entry dated back (or at the same time), even inside a validly signed log', async () => {
+    const dated = (seq: number, count: number) =>
+      encodeEntry({ v: 1, kind: 'data', author: nodeId, seq, time: { wall: 1_700_000_000_000, count }, payload: { seq } });
+    for (const [count, shown] of [
+      [0, '1700000000000.0'],
+      [1, '1700000000000.1'],
+    ] as const) {
+      const report = await verifyExport(await sealed([dated(0, 0), dated(1, 1), dated(2, count)], [0, 3]));
+      expect(failed(report)).toEqual(['entries']);
+      expect(report.checks.find((c) => c.name.endsWith(': entries'))!.detail).toContain(
+        `entry 2 is dated ${shown}, not after entry 1 (1700000000000.1)`,
+      );
+    }
+  });
+
   it('non-canonical entry bytes, even inside a validly signed log', async () => {
     const canonical = entryBytes(0, 'x');
     // seq 0 is the one-byte CBOR integer 0x00; 0x18 0x00 is the same value, non-minimally encoded.
