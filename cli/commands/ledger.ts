@@ -208,13 +208,15 @@ const exportCommand: LedgerCommand = {
       const file = await open(temporary, 'wx');
       try {
         for (const piece of pieces) await file.write(piece);
-        if (io.stderrIsTerminal) io.stderr('\r\u001b[K');
         await file.close();
         await rename(temporary, out);
       } catch (error) {
         await file.close().catch(() => undefined);
         await rm(temporary, { force: true });
         throw error;
+      } finally {
+        // The progress line goes before anything else is printed, a summary or an error.
+        if (io.stderrIsTerminal) io.stderr('\r\u001b[K');
       }
       const logs = [{ origin: log.origin, entries: log.entries.length, checkpoints: log.checkpoints.length }];
       if (json(args)) printJson(io, { out, format: EXPORT_FORMAT, logs });
