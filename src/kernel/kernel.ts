@@ -898,7 +898,6 @@ export class Kernel {
     }
     const accepted: { group: PendingGroup; results: AppendResult[] }[] = [];
     const bytes: Uint8Array[] = [];
-    let lastTime = this.#clock;
     const views: ViewEntry[] = [];
     for (const group of groups) {
       // A group that cannot be encoded (e.g. too large) fails alone, before staging.
@@ -911,7 +910,6 @@ export class Kernel {
         const encoded = entries.map(encodeEntry);
         const ids = encoded.map(entryId);
         this.#clock = clock;
-        lastTime = clock;
         accepted.push({ group, results: encoded.map((_, i) => ({ index: start + bytes.length + i, id: ids[i]! })) });
         entries.forEach((entry, i) => views.push(viewEntry(entry, ids[i]!)));
         bytes.push(...encoded);
@@ -927,7 +925,7 @@ export class Kernel {
       const write = this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
       this.#stage(log, start, bytes, note, write);
       await write;
-      log.commit({ size, note }, lastTime);
+      log.commit({ size, note }, views[views.length - 1]!.time);
     } catch (error) {
       log.rollback();
       for (const { group } of accepted) group.reject(error);

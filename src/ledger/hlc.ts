@@ -33,7 +33,7 @@ export function hlcCompare(a: Hlc, b: Hlc): number {
 }
 
 /** `wall.count`, for messages. */
-export function hlcText(time: Hlc): string {
+function hlcText(time: Hlc): string {
   return `${time.wall}.${time.count}`;
 }
 
