@@ -758,9 +758,12 @@ export class SyncEngine {
   /**
    * Signs and sends in sequence order (sends are chained so seq order is wire order). With
    * `after`, the message is signed at once but handed to the transports only once `after`
-   * resolves; if it rejects, nothing is sent and the returned promise rejects.
+   * resolves — from `after`'s own reaction, attached here, so it leaves before whatever
+   * else waits for `after` runs; if it rejects, nothing is sent and the returned promise
+   * rejects.
    */
   #send(body: Body, to?: string, after?: Promise<void>): Promise<void> {
+    const gate = after === undefined ? undefined : new Gate(after);
     const run = async (): Promise<void> => {
       if (this.#closed) return;
       const unsigned: UnsignedEnvelope = {
@@ -773,11 +776,14 @@ export class SyncEngine {
       };
       const sig = await this.#o.signer.sign(signingBytes(unsigned));
       const bytes = encodeEnvelope({ ...unsigned, sig });
-      if (after) await after;
-      if (this.#closed) return;
-      this.#traffic.messagesOut++;
-      this.#traffic.bytesOut += bytes.length;
-      this.#o.send(bytes, to);
+      const post = (): void => {
+        if (this.#closed) return;
+        this.#traffic.messagesOut++;
+        this.#traffic.bytesOut += bytes.length;
+        this.#o.send(bytes, to);
+      };
+      if (gate) await gate.pass(post);
+      else post();
     };
     const next = this.#sendChain.then(run);
     this.#sendChain = next.catch(() => undefined);
@@ -820,5 +826,47 @@ function prefetchCheckpoint(body: Body): void {
     void openCheckpoint(batch.checkpoint, parseVerifierKey(batch.verifierKey)).catch(() => undefined);
   } catch {
     // A malformed key fails again, with a reason, where the batch is checked.
+  }
+}
+
+/**
+ * Runs one action once a promise resolves, inside that promise's own reaction rather than
+ * in a later microtask (so before reactions attached to the promise after this one), or at
+ * once if it already has; never if it rejects (`pass` then rejects with the same error).
+ */
+type Settled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+class Gate {
+  #settled: Settled | undefined;
+  #waiting: (() => void) | undefined;
+
+  constructor(after: Promise<void>) {
+    after.then(
+      () => this.#settle({ ok: true }),
+      (error: unknown) => this.#settle({ ok: false, error }),
+    );
+  }
+
+  pass(action: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const go = (): void => {
+        const settled = this.#settled!;
+        if (!settled.ok) return reject(asError(settled.error));
+        try {
+          action();
+          resolve();
+        } catch (error) {
+          reject(asError(error));
+        }
+      };
+      if (this.#settled) go();
+      else this.#waiting = go;
+    });
+  }
+
+  #settle(settled: Settled): void {
+    this.#settled = settled;
+    this.#waiting?.();
+    this.#waiting = undefined;
   }
 }

@@ -48,7 +48,9 @@ export interface LogAdvert {
 /**
  * An own batch, signed, whose strict write has started: peers may be sent it once
  * `written` resolves — never if it rejects (the batch is then undone, and those positions
- * are signed anew by a later append).
+ * are signed anew by a later append). A reaction a listener attaches to `written` while it
+ * is being told runs before the kernel's own work after the write (committing the log,
+ * resolving the append, telling onChange listeners).
  */
 export interface StagedBatch {
   readonly batch: LogBatch;
@@ -923,8 +925,9 @@ export class Kernel {
       const size = log.tree.size;
       const note = await signCheckpoint({ origin: this.origin, size, root: log.tree.root(size), extensions: [] }, this.#signer);
       const write = this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
-      this.#stage(log, start, bytes, note, write);
-      await write;
+      // Awaiting what the staged listeners were given, after them: their reactions to the
+      // write (the REPLICATE leaving) run before the bookkeeping below.
+      await this.#stage(log, start, bytes, note, write);
       log.commit({ size, note }, views[views.length - 1]!.time);
     } catch (error) {
       log.rollback();
@@ -978,12 +981,13 @@ export class Kernel {
   }
 
   /**
-   * Tells onStaged listeners of an own batch whose write (`write`) has started. Never
-   * throws: the write is under way and must be awaited whatever happens here (staging only
-   * saves time; the push after the write sends the batch anyway).
+   * Tells onStaged listeners of an own batch whose write (`write`) has started, and returns
+   * the promise they were given (settling as the write does). Never throws: the write is
+   * under way and must be awaited whatever happens here (staging only saves time; the push
+   * after the write sends the batch anyway).
    */
-  #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): void {
-    if (this.#stagedListeners.size === 0) return;
+  #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): Promise<void> {
+    if (this.#stagedListeners.size === 0) return write;
     const written = write.then(() => undefined);
     // A failed write is reported to the appenders; here it only means "never send".
     written.catch(() => undefined);
@@ -995,6 +999,7 @@ export class Kernel {
     } catch {
       // As said: nothing staged.
     }
+    return written;
   }
 }
 

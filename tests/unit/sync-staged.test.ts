@@ -76,6 +76,22 @@ describe('REPLICATE of own appends (staged while the write runs)', () => {
     expect(held(peer.kernel, author.kernel.origin)).toEqual(held(author.kernel, author.kernel.origin));
   });
 
+  it('leaves as the write finishes, before the append resolves or change listeners hear of it', async () => {
+    const store = new GatedStore();
+    const events: string[] = [];
+    const author = await syncNode(1, [], { store, engine: { send: () => events.push('sent') } });
+    await author.engine.start();
+    events.length = 0;
+    author.kernel.onChange(() => events.push('changed'));
+    const appended = author.kernel.append({ n: 1 }).then(() => events.push('resolved'));
+    await drain();
+    expect(events).toEqual([]);
+    store.release();
+    await appended;
+    await author.engine.settled();
+    expect(events).toEqual(['sent', 'changed', 'resolved']);
+  });
+
   it('carries each batch in order with its consistency proof', async () => {
     const { store, outbox, author, peer } = await authorAndPeer();
     for (let i = 0; i < 3; i++) {
