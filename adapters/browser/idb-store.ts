@@ -1,6 +1,7 @@
 import { asError, InvalidInputError, NaosError } from '../../src/errors.js';
 import {
   type AppendBatch,
+  batchCheckpoints,
   checkAppendBatch,
   checkReplacement,
   type LedgerStore,
@@ -123,11 +124,8 @@ export class IdbLedgerStore implements LedgerStore {
       // All requests are issued before the first await so the transaction stays active;
       // awaiting them together also observes every rejection (no unhandled ones).
       const writes: Promise<unknown>[] = batch.entries.map((bytes, i) => entries.add(bytes.slice(), [batch.origin, batch.start + i]));
-      writes.push(
-        tx
-          .objectStore('checkpoints')
-          .add({ size: batch.checkpoint.size, note: batch.checkpoint.note }, [batch.origin, batch.checkpoint.size]),
-      );
+      const checkpoints = tx.objectStore('checkpoints');
+      for (const { size, note } of batchCheckpoints(batch)) writes.push(checkpoints.add({ size, note }, [batch.origin, size]));
       const written = { origin: batch.origin, verifierKey: head!.verifierKey, size: batch.checkpoint.size };
       writes.push(tx.objectStore('heads').put(written));
       // Everything is asked for: commit now instead of when the last answer has come back.

@@ -2,6 +2,7 @@ import { ClassicLevel } from 'classic-level';
 import { asError, NaosError } from '../../src/errors.js';
 import {
   type AppendBatch,
+  batchCheckpoints,
   checkAppendBatch,
   checkReplacement,
   type LedgerStore,
@@ -198,10 +199,18 @@ export class LevelLedgerStore implements LedgerStore {
         key: levelLayout.entryKey(batch.origin, batch.start + i),
         value: bytes,
       }));
-      operations.push(
-        { type: 'put', key: levelLayout.checkpointKey(batch.origin, batch.checkpoint.size), value: encoder.encode(batch.checkpoint.note) },
-        { type: 'put', key: levelLayout.headKey(batch.origin), value: encodeHead({ ...head!, size: batch.checkpoint.size }) },
-      );
+      for (const checkpoint of batchCheckpoints(batch)) {
+        operations.push({
+          type: 'put',
+          key: levelLayout.checkpointKey(batch.origin, checkpoint.size),
+          value: encoder.encode(checkpoint.note),
+        });
+      }
+      operations.push({
+        type: 'put',
+        key: levelLayout.headKey(batch.origin),
+        value: encodeHead({ ...head!, size: batch.checkpoint.size }),
+      });
       await this.#db.batch(operations, { sync: this.#sync });
     });
   }

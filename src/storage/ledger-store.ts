@@ -68,6 +68,11 @@ export interface AppendBatch {
   readonly entries: readonly Uint8Array[];
   readonly checkpoint: StoredCheckpoint;
   /**
+   * Checkpoints signed at sizes inside the batch (start < size < checkpoint.size, ascending),
+   * stored with it: what batches merged into one write (a replica's write-behind) carried.
+   */
+  readonly earlierCheckpoints?: readonly StoredCheckpoint[];
+  /**
    * `relaxed`: losing this batch in a power cut is acceptable (a replica of another node's
    * log, which peers can send again), so a store may acknowledge it before it is flushed.
    * Absent: the store's own durability (strict unless configured otherwise). Atomicity is
@@ -102,6 +107,20 @@ export function checkAppendBatch(batch: AppendBatch, storedSize: number | undefi
       `checkpoint size ${batch.checkpoint.size} does not cover entries ${batch.start}..${batch.start + batch.entries.length - 1}`,
     );
   }
+  let previous = batch.start;
+  for (const { size } of batch.earlierCheckpoints ?? []) {
+    if (!Number.isSafeInteger(size) || size <= previous || size >= batch.checkpoint.size) {
+      throw new StoreConflictError(
+        `earlier checkpoints of a batch must ascend strictly between ${batch.start} and ${batch.checkpoint.size}, got size ${size}`,
+      );
+    }
+    previous = size;
+  }
+}
+
+/** Every checkpoint a batch stores, by ascending size (its earlier ones, then its own). */
+export function batchCheckpoints(batch: AppendBatch): readonly StoredCheckpoint[] {
+  return [...(batch.earlierCheckpoints ?? []), batch.checkpoint];
 }
 
 /** Validation every adapter applies before replacing a log. */

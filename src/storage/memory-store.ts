@@ -2,6 +2,7 @@ import { copyBytes } from '../bytes.js';
 import { asError } from '../errors.js';
 import {
   type AppendBatch,
+  batchCheckpoints,
   checkAppendBatch,
   checkReplacement,
   type LedgerStore,
@@ -48,7 +49,7 @@ export class MemoryLedgerStore implements LedgerStore {
       const log = this.#logs.get(batch.origin);
       checkAppendBatch(batch, log?.head.size);
       log!.entries.push(...batch.entries.map(copyBytes));
-      log!.checkpoints.push({ ...batch.checkpoint });
+      log!.checkpoints.push(...batchCheckpoints(batch).map((c) => ({ size: c.size, note: c.note })));
       log!.head = { ...log!.head, size: batch.checkpoint.size };
     });
   }

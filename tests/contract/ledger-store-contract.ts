@@ -145,6 +145,25 @@ export function ledgerStoreContract(adapter: string, makeHarness: () => StoreHar
       expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 1 }]);
     });
 
+    it('stores the earlier checkpoints a batch carries, in one write, and refuses misplaced ones', async () => {
+      await store.createLog(head(ORIGIN_A), cp(0));
+      const entries = [bytes(1), bytes(2), bytes(3), bytes(4)];
+      await store.append({ origin: ORIGIN_A, start: 0, entries, checkpoint: cp(4), earlierCheckpoints: [cp(1), cp(3)] });
+      expect(await store.readCheckpoints(ORIGIN_A)).toEqual([cp(0), cp(1), cp(3), cp(4)]);
+      expect((await store.readEntries(ORIGIN_A, 0, 9)).map(toHex)).toEqual(['01', '02', '03', '04']);
+      const more = [bytes(5), bytes(6), bytes(7)];
+      for (const earlierCheckpoints of [[cp(4)], [cp(7)], [cp(6), cp(5)], [cp(5), cp(5)], [cp(2)], [{ size: 5.5, note: 'x\n' }]]) {
+        await expect(store.append({ origin: ORIGIN_A, start: 4, entries: more, checkpoint: cp(7), earlierCheckpoints })).rejects.toThrow(
+          StoreConflictError,
+        );
+      }
+      expect(await store.countEntries(ORIGIN_A)).toBe(4);
+      expect((await store.readCheckpoints(ORIGIN_A)).map((c) => c.size)).toEqual([0, 1, 3, 4]);
+      expect(await store.listLogs()).toEqual([{ ...head(ORIGIN_A), size: 4 }]);
+      await reopen();
+      expect((await store.readCheckpoints(ORIGIN_A)).map((c) => c.size)).toEqual([0, 1, 3, 4]);
+    });
+
     it('keeps logs apart', async () => {
       await store.createLog(head(ORIGIN_A), cp(0));
       await store.createLog(head(ORIGIN_B), cp(0));

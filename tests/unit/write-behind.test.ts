@@ -97,7 +97,7 @@ describe('replicas are used at once and written behind', () => {
     expect(outcome).toEqual({ status: 'refused-unwritable', reason: 'disk full' });
   });
 
-  it('waits for its schedule, then writes every batch queued meanwhile in one pass; close does not wait for the schedule', async () => {
+  it('waits for its schedule, then writes every batch queued meanwhile in one write; close does not wait for the schedule', async () => {
     const a = await author();
     const data = new Map<string, MemoryLog>();
     const store = new CountingStore(data);
@@ -114,8 +114,10 @@ describe('replicas are used at once and written behind', () => {
     expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 4 }]);
     scheduled.shift()!();
     await vi.waitFor(() => expect(b.unpersisted()).toEqual([]));
-    expect(store.appends).toBe(2);
+    // One write, keeping both batches' checkpoints.
+    expect(store.appends).toBe(1);
     expect(data.get(a.origin)!.head.size).toBe(4);
+    expect(data.get(a.origin)!.checkpoints.map((c) => c.size)).toEqual([3, 4]);
     // A batch whose schedule never comes is still written by close.
     await a.append({ i: 4 });
     await b.applyBatch((await a.readBatch(a.origin, 4, 1 << 20))!);
@@ -124,7 +126,36 @@ describe('replicas are used at once and written behind', () => {
     expect(data.get(a.origin)!.head.size).toBe(5);
     scheduled.shift()!(); // a late schedule after close writes nothing twice
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(store.appends).toBe(3);
+    expect(store.appends).toBe(2);
+    // What was written in merged batches reads back as the author's log.
+    const reopened = await replica(new GatedStore(data));
+    expect(reopened.status().state).toBe('ok');
+    expect((await reopened.entries(0, 5, a.origin)).map((e) => e.payload)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
+    expect(reopened.checkpoint(a.origin)).toBe(a.checkpoint());
+  });
+
+  it('a failed merged write keeps everything in use and is retried whole', async () => {
+    const a = await author();
+    const data = new Map<string, MemoryLog>();
+    const store = new CountingStore(data);
+    const scheduled: (() => void)[] = [];
+    const b = await replica(store, undefined, (write) => scheduled.push(write));
+    const first = (await a.readBatch(a.origin, 0, 1 << 20))!;
+    for (let i = 3; i < 6; i++) await a.append({ i });
+    const second = (await a.readBatch(a.origin, 3, 1 << 20))!;
+    expect((await b.applyBatch(first)).status).toBe('applied');
+    expect((await b.applyBatch(second)).status).toBe('applied');
+    store.fail = true;
+    scheduled.shift()!();
+    await vi.waitFor(() => expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 6, failure: 'disk full' }]));
+    expect(data.get(a.origin)?.head.size ?? 0).toBe(0);
+    expect((await b.entries(0, 6, a.origin)).map((e) => e.payload)).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ i })));
+    store.fail = false;
+    store.appends = 0;
+    await b.close();
+    expect(store.appends).toBe(1);
+    expect(data.get(a.origin)!.head.size).toBe(6);
+    expect(data.get(a.origin)!.checkpoints.map((c) => c.size)).toEqual([3, 6]);
   });
 
   it("the node's own log is never written behind", async () => {
