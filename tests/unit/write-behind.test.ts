@@ -44,6 +44,16 @@ class CountingStore extends GatedStore {
   }
 }
 
+/** An author with 3 entries, and a replica over a counting store whose writes wait for `scheduled` to be run. */
+async function scheduledReplica() {
+  const a = await author();
+  const data = new Map<string, MemoryLog>();
+  const store = new CountingStore(data);
+  const scheduled: (() => void)[] = [];
+  const b = await replica(store, undefined, (write) => scheduled.push(write));
+  return { a, data, store, scheduled, b };
+}
+
 describe('replicas are used at once and written behind', () => {
   it('a replicated batch is readable and servable while its write is still pending', async () => {
     const a = await author();
@@ -98,11 +108,7 @@ describe('replicas are used at once and written behind', () => {
   });
 
   it('waits for its schedule, then writes every batch queued meanwhile in one write; close does not wait for the schedule', async () => {
-    const a = await author();
-    const data = new Map<string, MemoryLog>();
-    const store = new CountingStore(data);
-    const scheduled: (() => void)[] = [];
-    const b = await replica(store, undefined, (write) => scheduled.push(write));
+    const { a, data, store, scheduled, b } = await scheduledReplica();
     await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!);
     await a.append({ i: 3 });
     await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
@@ -135,11 +141,7 @@ describe('replicas are used at once and written behind', () => {
   });
 
   it('a failed merged write keeps everything in use and is retried whole', async () => {
-    const a = await author();
-    const data = new Map<string, MemoryLog>();
-    const store = new CountingStore(data);
-    const scheduled: (() => void)[] = [];
-    const b = await replica(store, undefined, (write) => scheduled.push(write));
+    const { a, data, store, scheduled, b } = await scheduledReplica();
     const first = (await a.readBatch(a.origin, 0, 1 << 20))!;
     for (let i = 3; i < 6; i++) await a.append({ i });
     const second = (await a.readBatch(a.origin, 3, 1 << 20))!;
