@@ -9,11 +9,15 @@ import { buildManifest } from './manifest.js';
 import type { BootOptions, LoadProgress } from './protocol.js';
 
 /**
- * How long a verified replica batch waits in memory before its IndexedDB write starts.
- * One append reaches all of 8 tabs in ≈20 ms on 2 cores; a receiver writing at once
- * takes a core from the receivers still verifying it (docs/SYNC.md, "Latency of one append").
+ * How long a verified replica batch waits in memory before its IndexedDB write starts; what
+ * arrives for the log meanwhile goes in the same write. Not at once: a receiver writing
+ * takes a core from the receivers still verifying the same append. Not sooner: every
+ * IndexedDB transaction costs the browser CPU, and more as the origin's data grows — with
+ * 8 tabs after 240 appends, one append reached all tabs in 7.5 ms with writes 25 ms after,
+ * 6.8 ms with 250 ms, 5.0 ms with 1 s (docs/SYNC.md, "Replica writes merged"). A replica
+ * not yet written when its tab dies is fetched again from peers; the author's copy is strict.
  */
-const REPLICA_WRITE_DELAY_MS = 25;
+const REPLICA_WRITE_DELAY_MS = 1000;
 
 /**
  * How long, after a boot, the first own appends of a node that has had peers wait to hear
