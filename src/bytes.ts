@@ -161,3 +161,8 @@ export function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
   return typeof value;
 }
+
+/** Bytes in all of `chunks` together. */
+export function totalLength(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((total, chunk) => total + chunk.length, 0);
+}

@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink';
+import { totalLength } from '../src/bytes.js';
 import { asError, InvalidInputError, NaosError } from '../src/errors.js';
 import type { Manifest } from '../src/federation/messages.js';
 import type { ForkEvidence, PeerView as SyncPeerView, RejectionView, TrafficStats } from '../src/federation/sync-engine.js';
@@ -304,8 +305,7 @@ export class KernelService {
     assertCount(start, 'start');
     assertCount(end, 'end');
     if (origin !== undefined && typeof origin !== 'string') throw new InvalidInputError('origin must be a string');
-    const bytes = await this.#kernel.readEntryBytes(start, end, origin ?? this.#kernel.origin);
-    return bytes.reduce((total, entry) => total + entry.length, 0);
+    return totalLength(await this.#kernel.readEntryBytes(start, end, origin ?? this.#kernel.origin));
   }
 
   /** Leaves the federation and closes the kernel (waiting for queued appends). */

@@ -829,13 +829,13 @@ function prefetchCheckpoint(body: Body): void {
   }
 }
 
+type Settled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
 /**
  * Runs one action once a promise resolves, inside that promise's own reaction rather than
  * in a later microtask (so before reactions attached to the promise after this one), or at
  * once if it already has; never if it rejects (`pass` then rejects with the same error).
  */
-type Settled = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
-
 class Gate {
   #settled: Settled | undefined;
   #waiting: (() => void) | undefined;

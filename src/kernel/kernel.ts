@@ -1,4 +1,4 @@
-import { bytesEqual, toHex, utf8 } from '../bytes.js';
+import { bytesEqual, toHex, totalLength, utf8 } from '../bytes.js';
 import type { Signer } from '../crypto/ed25519.js';
 import { asError, InvalidInputError, NaosError } from '../errors.js';
 import { logOrigin, nodeIdFromPublicKey, nodeIdOfOrigin } from '../identity/node-id.js';
@@ -21,7 +21,7 @@ import { loadVerifiedLog, VerifiedLog } from '../ledger/verified-log.js';
 import { EMPTY_ROOT, leafHash } from '../merkle/hash.js';
 import { DerivedView, type DriftEvent, type KeyValue, parseSetPayload, SET_KIND, type ViewEntry } from '../state/derived-view.js';
 import { MerkleTree } from '../merkle/tree.js';
-import type { AppendBatch, LedgerStore, StoredLogHead } from '../storage/ledger-store.js';
+import { type AppendBatch, batchCheckpoints, type LedgerStore, type StoredLogHead } from '../storage/ledger-store.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -925,9 +925,10 @@ export class Kernel {
       const size = log.tree.size;
       const note = await signCheckpoint({ origin: this.origin, size, root: log.tree.root(size), extensions: [] }, this.#signer);
       const write = this.#store.append({ origin: this.origin, start, entries: bytes, checkpoint: { size, note } });
-      // Awaiting what the staged listeners were given, after them: their reactions to the
-      // write (the REPLICATE leaving) run before the bookkeeping below.
-      await this.#stage(log, start, bytes, note, write);
+      this.#stage(log, start, bytes, note, write);
+      // Awaited after the staged listeners were given it: their reactions to the write (the
+      // REPLICATE leaving) run before the bookkeeping below.
+      await write;
       log.commit({ size, note }, views[views.length - 1]!.time);
     } catch (error) {
       log.rollback();
@@ -981,25 +982,20 @@ export class Kernel {
   }
 
   /**
-   * Tells onStaged listeners of an own batch whose write (`write`) has started, and returns
-   * the promise they were given (settling as the write does). Never throws: the write is
-   * under way and must be awaited whatever happens here (staging only saves time; the push
-   * after the write sends the batch anyway).
+   * Tells onStaged listeners of an own batch whose write (`write`) has started. Never
+   * throws: the write is under way and must be awaited whatever happens here (staging only
+   * saves time; the push after the write sends the batch anyway).
    */
-  #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): Promise<void> {
-    if (this.#stagedListeners.size === 0) return write;
-    const written = write.then(() => undefined);
-    // A failed write is reported to the appenders; here it only means "never send".
-    written.catch(() => undefined);
+  #stage(log: VerifiedLog, start: number, entries: readonly Uint8Array[], checkpoint: string, write: Promise<void>): void {
+    if (this.#stagedListeners.size === 0) return;
     try {
       const size = start + entries.length;
       const proof = start > 0 ? log.tree.consistencyProof(start, size) : [];
       const batch: LogBatch = { origin: this.origin, verifierKey: log.verifierKey, start, entries, checkpoint, proof };
-      callEach(this.#stagedListeners, () => ({ batch, written }));
+      callEach(this.#stagedListeners, () => ({ batch, written: write }));
     } catch {
       // As said: nothing staged.
     }
-    return written;
   }
 }
 
@@ -1109,23 +1105,19 @@ const MERGED_WRITE_BYTES = 4 * 1024 * 1024;
 function mergeContiguous(queue: readonly AppendBatch[]): { batch: AppendBatch; merged: number } {
   const first = queue[0]!;
   const entries = [...first.entries];
-  const checkpoints = [...(first.earlierCheckpoints ?? []), first.checkpoint];
-  let bytes = byteCount(first.entries);
+  const checkpoints = [...batchCheckpoints(first)];
+  let bytes = totalLength(first.entries);
   let merged = 1;
   for (const next of queue.slice(1)) {
-    const nextBytes = byteCount(next.entries);
+    const nextBytes = totalLength(next.entries);
     const continues = next.origin === first.origin && next.start === checkpoints.at(-1)!.size && next.durability === first.durability;
     if (!continues || entries.length + next.entries.length > MERGED_WRITE_ENTRIES || bytes + nextBytes > MERGED_WRITE_BYTES) break;
     entries.push(...next.entries);
-    checkpoints.push(...(next.earlierCheckpoints ?? []), next.checkpoint);
+    checkpoints.push(...batchCheckpoints(next));
     bytes += nextBytes;
     merged++;
   }
   if (merged === 1) return { batch: first, merged };
   const checkpoint = checkpoints.pop()!;
   return { batch: { ...first, entries, checkpoint, earlierCheckpoints: checkpoints }, merged };
-}
-
-function byteCount(entries: readonly Uint8Array[]): number {
-  return entries.reduce((n, entry) => n + entry.length, 0);
 }
