@@ -158,6 +158,7 @@ export class Kernel {
   readonly #stagedListeners = new Set<(staged: StagedBatch) => void>();
   /** Authors proven to have equivocated (F11), by log origin; the first proof found is kept. */
   readonly #flags = new Map<string, FlaggedLog>();
+  #stateRoot = { input: '', root: toHex(new MerkleTree().root()) };
   /** Where a held ledger records an equivocation of each flagged origin (so it is written once). */
   readonly #evidenceRecords = new Map<string, { readonly origin: string; readonly index: number }>();
   readonly #view = new DerivedView();
@@ -338,12 +339,21 @@ export class Kernel {
    * them, and they are no longer synced — see flagged().)
    */
   stateRoot(): string {
-    const tree = new MerkleTree();
+    const bodies: string[] = [];
     for (const log of this.#sortedLogs()) {
       if (log.size === 0 || this.#flags.has(log.origin)) continue;
-      tree.appendData(utf8(formatCheckpoint({ origin: log.origin, size: log.size, root: log.root(), extensions: [] })));
+      bodies.push(formatCheckpoint({ origin: log.origin, size: log.size, root: log.root(), extensions: [] }));
     }
-    return toHex(tree.root());
+    // Asked for on every heartbeat sent and received and by the UI, while the logs change
+    // far less often: hashed again only when the bodies changed (each ends in a newline,
+    // so their concatenation names them exactly).
+    const input = bodies.join('');
+    if (input !== this.#stateRoot.input) {
+      const tree = new MerkleTree();
+      for (const body of bodies) tree.appendData(utf8(body));
+      this.#stateRoot = { input, root: toHex(tree.root()) };
+    }
+    return this.#stateRoot.root;
   }
 
   /** Entries held of a log (0 if it is not held); of a damaged log, what its repair copy holds so far. */

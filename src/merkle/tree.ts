@@ -13,6 +13,8 @@ export class MerkleTree {
   /** levels[k] holds the hashes of the aligned subtrees of 2^k leaves, back to back. */
   readonly #levels: Uint8Array[] = [];
   readonly #counts: number[] = [];
+  /** The root at the current size, once asked for; every change to the leaves drops it. */
+  #root: Uint8Array | undefined;
 
   get size(): number {
     return this.#counts[0] ?? 0;
@@ -44,6 +46,7 @@ export class MerkleTree {
    */
   truncate(size: number): void {
     this.#checkSize(size);
+    this.#root = undefined;
     for (let level = 0; level < this.#counts.length; level++) {
       this.#counts[level] = Math.floor(size / 2 ** level);
     }
@@ -59,7 +62,9 @@ export class MerkleTree {
   root(size: number = this.size): Uint8Array {
     this.#checkSize(size);
     if (size === 0) return EMPTY_ROOT.slice();
-    return this.#rangeHash(0, size).slice();
+    if (size !== this.size) return this.#rangeHash(0, size).slice();
+    this.#root ??= this.#rangeHash(0, size).slice();
+    return this.#root.slice();
   }
 
   /** PATH(index, D[size]) of RFC 9162 §2.1.3.1, leaf-side first. Requires 0 ≤ index < size ≤ this.size. */
@@ -132,6 +137,7 @@ export class MerkleTree {
   }
 
   #push(level: number, hash: Uint8Array): void {
+    this.#root = undefined;
     let buffer = this.#levels[level];
     const count = this.#counts[level] ?? 0;
     if (buffer === undefined || (count + 1) * HASH_SIZE > buffer.length) {

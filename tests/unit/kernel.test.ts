@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fromHex } from '../../src/bytes.js';
+import { fromHex, toHex, utf8 } from '../../src/bytes.js';
 import { seedSigner, type Signer } from '../../src/crypto/ed25519.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { Kernel, UnknownLogError } from '../../src/kernel/kernel.js';
-import { openCheckpoint } from '../../src/ledger/checkpoint.js';
+import { formatCheckpoint, openCheckpoint } from '../../src/ledger/checkpoint.js';
 import { decodeEntry } from '../../src/ledger/entry.js';
 import { parseVerifierKey } from '../../src/ledger/note.js';
 import { EMPTY_ROOT, leafHash } from '../../src/merkle/hash.js';
+import { referenceRoot } from '../../src/merkle/reference.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { StoreUnavailableError } from '../../src/storage/ledger-store.js';
 import { MemoryLedgerStore, type MemoryLog } from '../../src/storage/memory-store.js';
@@ -147,6 +148,31 @@ describe('Kernel', () => {
     expect(a.stateRoot()).not.toBe(r0);
     await b.append(1);
     expect(a.stateRoot()).toBe(b.stateRoot());
+  });
+
+  it("state root is the RFC 9162 root over the held logs' checkpoint bodies after every change", async () => {
+    const a = await openKernel();
+    const b = await openKernel(undefined, { signer: seedSigner(new Uint8Array(32).fill(4)) });
+    const expected = (): string =>
+      toHex(
+        referenceRoot(
+          a
+            .heads()
+            .filter((head) => head.size > 0)
+            .map((head) => utf8(formatCheckpoint({ origin: head.origin, size: head.size, root: fromHex(head.root), extensions: [] }))),
+        ),
+      );
+    expect(a.stateRoot()).toBe(expected());
+    await a.append(1);
+    expect(a.stateRoot()).toBe(expected());
+    await b.append('b1');
+    await a.applyBatch((await b.readBatch(b.origin, 0, 1 << 20))!);
+    expect(a.stateRoot()).toBe(expected());
+    await b.append('b2');
+    await a.applyBatch((await b.readBatch(b.origin, 1, 1 << 20))!);
+    await a.append(2);
+    expect(a.heads().map((head) => head.size)).toEqual([2, 2]);
+    expect(a.stateRoot()).toBe(expected());
   });
 
   it('reopen restores the HLC so time never goes backwards across restarts', async () => {

@@ -91,6 +91,32 @@ describe('MerkleTree against the naive RFC 9162 reference', () => {
     );
   });
 
+  it('the root read between appends and truncations is always the current one', () => {
+    // The tree remembers its current root: appending or truncating must forget it.
+    const step = fc.oneof(
+      fc.record({ append: fc.uint8Array({ maxLength: 8 }) }),
+      fc.record({ truncate: fc.nat() }),
+      fc.constant({ read: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const tree = new MerkleTree();
+        const leaves: Uint8Array[] = [];
+        for (const s of steps) {
+          if ('append' in s) {
+            tree.appendData(s.append);
+            leaves.push(s.append);
+          } else if ('truncate' in s) {
+            const size = s.truncate % (leaves.length + 1);
+            tree.truncate(size);
+            leaves.length = size;
+          }
+          expect(toHex(tree.root())).toBe(toHex(referenceRoot(leaves)));
+        }
+      }),
+    );
+  });
+
   it('consistency proofs with a wrong size, a dropped or an extra hash are rejected', () => {
     fc.assert(
       fc.property(leavesArb, fc.nat(), (leaves, a) => {
@@ -129,6 +155,7 @@ describe('MerkleTree preconditions', () => {
     const before = toHex(tree.root());
     tree.inclusionProof(0)[0]!.fill(0);
     tree.leafHash(1).fill(0);
+    tree.root().fill(0);
     expect(toHex(tree.root())).toBe(before);
   });
 
