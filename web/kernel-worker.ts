@@ -27,6 +27,8 @@ export interface LaunchOptions {
   readonly federation?: boolean;
   /** How long a reloaded node's first appends wait to hear from a peer (BootOptions.awaitPeersMs). */
   readonly awaitPeersMs?: number;
+  /** How long a replica waits for its IndexedDB write (BootOptions.replicaWriteDelayMs). */
+  readonly replicaWriteDelayMs?: number;
 }
 
 export interface LaunchedKernel {
@@ -67,6 +69,7 @@ export async function launchKernelWorker(options: LaunchOptions = {}): Promise<L
         ...(options.manifest === undefined ? {} : { manifest: options.manifest }),
         ...(options.federation === undefined ? {} : { federation: options.federation }),
         ...(options.awaitPeersMs === undefined ? {} : { awaitPeersMs: options.awaitPeersMs }),
+        ...(options.replicaWriteDelayMs === undefined ? {} : { replicaWriteDelayMs: options.replicaWriteDelayMs }),
       },
       options.onProgress && Comlink.proxy(options.onProgress),
     );

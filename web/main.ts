@@ -1,5 +1,5 @@
 import './components/naos-app.js';
-import { KernelClient } from './kernel-client.js';
+import { KernelClient, writeReplicasWhenHidden } from './kernel-client.js';
 import { startKernelWorker, startPageNetwork } from './kernel-worker.js';
 import { requestPersistence } from './storage.js';
 
@@ -8,6 +8,7 @@ import { requestPersistence } from './storage.js';
 // The tab's libp2p node (other browsers, the always-on peer) starts once the kernel is up.
 const client = new KernelClient(startKernelWorker, { network: startPageNetwork });
 globalThis.naos = client.naos;
+writeReplicasWhenHidden(client);
 
 // Everything the node holds is in IndexedDB: ask that the browser not clear it under
 // storage pressure (once booted, so the request never delays the kernel).

@@ -16,6 +16,7 @@ import type { BootOptions, LoadProgress } from './protocol.js';
  * 8 tabs after 240 appends, one append reached all tabs in 7.5 ms with writes 25 ms after,
  * 6.8 ms with 250 ms, 5.0 ms with 1 s (docs/SYNC.md, "Replica writes merged"). A replica
  * not yet written when its tab dies is fetched again from peers; the author's copy is strict.
+ * A page being hidden or closed has them written at once (web/kernel-client.ts).
  */
 const REPLICA_WRITE_DELAY_MS = 1000;
 
@@ -60,7 +61,7 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
       signer: identity.signer,
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
-      scheduleReplicaWrite: (write) => setTimeout(write, REPLICA_WRITE_DELAY_MS),
+      scheduleReplicaWrite: (write) => setTimeout(write, options.replicaWriteDelayMs ?? REPLICA_WRITE_DELAY_MS),
       ...(options.federation !== false && { awaitPeersUntil }),
     });
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).

@@ -318,6 +318,11 @@ export class KernelService {
     return this.#kernel.status();
   }
 
+  /** Writes the replicas waiting for their scheduled write now (the page is being hidden or closed). */
+  writeReplicasNow(): Promise<void> {
+    return this.#kernel.writeReplicasNow();
+  }
+
   /** The node's latest signed checkpoint note. Throws LedgerIntegrityError if its log is damaged. */
   checkpoint(): string {
     return this.#kernel.checkpoint();

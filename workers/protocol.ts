@@ -21,6 +21,11 @@ export interface BootOptions {
    * it holds any entries (default 1500 ms; see KernelOptions.awaitPeersUntil).
    */
   readonly awaitPeersMs?: number;
+  /**
+   * How long a verified replica batch waits before its IndexedDB write starts (default
+   * 1000 ms); the page asks for the write at once when it is hidden or closed.
+   */
+  readonly replicaWriteDelayMs?: number;
   /** Join the namespace's tab federation (default true). */
   readonly federation?: boolean;
   /** Run agents (default true); `healthIntervalMs` sets the health monitor's period (0: only on request). */

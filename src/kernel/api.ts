@@ -68,6 +68,14 @@ export interface RepairedLog {
   readonly size: number;
 }
 
+/** Replica entries of a log verified and in use but not yet in the store (Kernel.unpersisted). */
+export interface UnpersistedLog {
+  readonly origin: string;
+  readonly entries: number;
+  /** Why the last write failed (it is retried with the next batch, or by writeReplicasNow). */
+  readonly failure?: string;
+}
+
 export interface KernelStatus {
   /** `damaged` while any stored log that failed verification is not yet repaired. */
   readonly state: 'ok' | 'damaged';
@@ -86,6 +94,11 @@ export interface KernelStatus {
    * (KernelOptions.awaitPeersUntil): a rollback of the node's storage shows there.
    */
   readonly awaitingPeers?: true;
+  /**
+   * Present while replica entries wait in memory for their store write (written about a
+   * second after they arrive, or at once by writeReplicasNow), or after that write failed.
+   */
+  readonly unpersisted?: readonly UnpersistedLog[];
 }
 
 export interface AppendOptions {

@@ -33,6 +33,7 @@ import type {
   InclusionProofView,
   KernelStatus,
   RepairedLog,
+  UnpersistedLog,
 } from './api.js';
 
 /** One held log as peers see it. */
@@ -232,6 +233,7 @@ export class Kernel {
   }
 
   status(): KernelStatus {
+    const unpersisted = this.unpersisted();
     return {
       state: this.#damaged.length > 0 ? 'damaged' : 'ok',
       nodeId: this.nodeId,
@@ -246,6 +248,7 @@ export class Kernel {
       repaired: this.#repaired.map((r) => ({ ...r, problems: [...r.problems] })),
       ...(this.#ownBehind() && { restoring: { have: this.heldSize(this.origin), signed: this.#ownSigned } }),
       ...(this.#peerWait && this.#draining && { awaitingPeers: true }),
+      ...(unpersisted.length > 0 && { unpersisted }),
     };
   }
 
@@ -808,12 +811,21 @@ export class Kernel {
     this.#closed = true;
     this.notePeerChecked();
     await this.#draining;
-    await Promise.all([...this.#writers.values()].map((writer) => writer.idle()));
+    await this.writeReplicasNow();
     await this.#store.close();
   }
 
+  /**
+   * Starts the store writes of every replica batch waiting for its scheduled time (and
+   * retries failed ones) now — for a tab about to be hidden or closed. Resolves once no
+   * write is running; what failed stays in unpersisted().
+   */
+  async writeReplicasNow(): Promise<void> {
+    await Promise.all([...this.#writers.values()].map((writer) => writer.idle()));
+  }
+
   /** Replica entries verified and in use but not yet written (they are being written, or the write failed and waits for a retry). */
-  unpersisted(): { origin: string; entries: number; failure?: string }[] {
+  unpersisted(): UnpersistedLog[] {
     return [...this.#writers]
       .filter(([, writer]) => writer.pendingCount > 0)
       .map(([origin, writer]) => ({

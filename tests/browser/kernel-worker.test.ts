@@ -1,5 +1,6 @@
 import { deleteDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KernelClient, writeReplicasWhenHidden } from '../../web/kernel-client.js';
 import { type LaunchedKernel, launchKernelWorker, SLOT_STORAGE_KEY, startPageNetwork } from '../../web/kernel-worker.js';
 import type { KernelRemote } from '../../workers/protocol.js';
 
@@ -96,6 +97,37 @@ describe('kernel worker', () => {
     await beside.kernel.networkUnavailable();
     expect((await beside.kernel.status()).awaitingPeers).toBe(true);
     expect((await beside.kernel.heads()).find((h) => h.size > 0)?.size).toBe(2);
+  });
+
+  it('a page being hidden or closed has the replicas it received written at once, not when their write was due', async () => {
+    const namespace = freshNamespace();
+    const late = { namespace, replicaWriteDelayMs: 600_000 };
+    const author = keep(await launchKernelWorker({ ...late, memory: tabMemory() }));
+    const receiver = keep(await launchKernelWorker({ ...late, memory: tabMemory() }));
+    const { origin } = await author.kernel.info();
+    const unpersisted = async () => (await receiver.kernel.status()).unpersisted;
+    // The receiving page (a stand-in window, so that the test runner's own page is left alone).
+    const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const view = Object.assign(new EventTarget(), { document }) as unknown as Window;
+    const stop = writeReplicasWhenHidden(new KernelClient(() => Promise.resolve(receiver.kernel)), view);
+
+    await author.kernel.append('one');
+    await expect.poll(unpersisted).toEqual([{ origin, entries: 1 }]);
+    view.dispatchEvent(new Event('pagehide'));
+    await expect.poll(unpersisted).toBeUndefined();
+
+    await author.kernel.append('two');
+    await expect.poll(unpersisted).toEqual([{ origin, entries: 1 }]);
+    document.visibilityState = 'hidden';
+    document.dispatchEvent(new Event('visibilitychange'));
+    await expect.poll(unpersisted).toBeUndefined();
+    stop();
+
+    // Written, not only reported so: the receiver's storage holds both after it is gone.
+    receiver.worker.terminate();
+    author.worker.terminate();
+    const reopened = keep(await launchKernelWorker({ namespace, memory: tabMemory(receiver.slot), federation: false }));
+    expect((await reopened.kernel.heads()).find((h) => h.origin === origin)?.size).toBe(2);
   });
 
   it('the page tells its kernel when its network reaches no peer (here: no bootstrap list is served)', async () => {

@@ -160,6 +160,30 @@ describe('replicas are used at once and written behind', () => {
     expect(data.get(a.origin)!.checkpoints.map((c) => c.size)).toEqual([3, 6]);
   });
 
+  it('writeReplicasNow writes what waits for its schedule, and retries a failed write; status reports what is unwritten', async () => {
+    const { a, data, store, scheduled, b } = await scheduledReplica();
+    await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!);
+    expect(b.status().unpersisted).toEqual([{ origin: a.origin, entries: 3 }]);
+    await b.writeReplicasNow();
+    expect(store.appends).toBe(1);
+    expect(data.get(a.origin)!.head.size).toBe(3);
+    expect(b.status().unpersisted).toBeUndefined();
+    // A failed write stays reported, with its reason, until a later call gets it written.
+    await a.append({ i: 3 });
+    await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
+    store.fail = true;
+    await b.writeReplicasNow();
+    expect(b.status().unpersisted).toEqual([{ origin: a.origin, entries: 1, failure: 'disk full' }]);
+    store.fail = false;
+    await b.writeReplicasNow();
+    expect(b.status().unpersisted).toBeUndefined();
+    expect(data.get(a.origin)!.head.size).toBe(4);
+    // The schedules that come late find nothing left to write.
+    for (const write of scheduled.splice(0)) write();
+    await b.close();
+    expect(store.appends).toBe(3);
+  });
+
   it("the node's own log is never written behind", async () => {
     const store = new GatedStore();
     const kernel = await replica(store);
