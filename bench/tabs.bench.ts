@@ -3,7 +3,8 @@
  * served by `npm start`:
  *  - time for one append to reach all of 2 / 4 / 8 tabs (p50 / p95), and side by side in
  *    the same tabs the same appends replicated by Yjs with y-webrtc (its BroadcastChannel
- *    path);
+ *    path), both timed in their steady state (after NAOS_BENCH_WARMUP appends, default
+ *    300, and as many Yjs pushes);
  *  - time and bytes for a tab that missed 10 000 entries to catch up, against the
  *    minimum (the missing entries' own bytes).
  * Prints JSON rows (scripts/bench.js writes them into docs/BENCHMARKS.md).
@@ -16,6 +17,17 @@ import { appendReachesAll, chromiumCpuPercent, freePort, lastArrival, percentile
 import type { BenchRow } from './support.js';
 
 const TRIALS = Number(process.env['NAOS_BENCH_TRIALS'] ?? 40);
+const WARMUP = Number(process.env['NAOS_BENCH_WARMUP'] ?? 300);
+
+/** What bench/browser/yjs-probe.ts puts on each tab's globalThis. */
+interface WithProbe {
+  readonly yjsProbe: {
+    push(value: number): number;
+    arrival(value: number): number | undefined;
+    length(): number;
+    destroy(): void;
+  };
+}
 
 function log(message: string): void {
   process.stderr.write(`[bench:tabs] ${message}\n`);
@@ -55,20 +67,54 @@ async function openTabs(context: BrowserContext, url: string, count: number, pro
 }
 
 async function yjsTrial(pages: Page[], sender: number, value: number): Promise<number> {
-  const t0 = await pages[sender]!.evaluate(
-    (v) => (globalThis as unknown as { yjsProbe: { push(v: number): number } }).yjsProbe.push(v),
-    value,
-  );
+  const t0 = await pages[sender]!.evaluate((v) => (globalThis as unknown as WithProbe).yjsProbe.push(v), value);
   const last = await lastArrival(
     pages.filter((_, i) => i !== sender),
-    (page) =>
-      page.evaluate(
-        (v) => (globalThis as unknown as { yjsProbe: { arrival(v: number): number | undefined } }).yjsProbe.arrival(v) ?? null,
-        value,
-      ),
+    (page) => page.evaluate((v) => (globalThis as unknown as WithProbe).yjsProbe.arrival(v) ?? null, value),
     `Yjs push ${value}`,
   );
   return last - t0;
+}
+
+/**
+ * Brings both paths to their steady state before anything is timed: `count` appends and as
+ * many Yjs pushes, authors in turn, 10 ms apart, so that every tab has sent and received
+ * often enough for the JIT to have compiled both paths (a tab is a long-lived node; its
+ * first few hundred messages run cold code); then waits until every tab holds them all.
+ */
+async function warmUp(pages: readonly Page[], count: number): Promise<void> {
+  const before = await pages[0]!.evaluate(() => (globalThis as unknown as WithProbe).yjsProbe.length());
+  for (let i = 0; i < count; i++) {
+    await pages[i % pages.length]!.evaluate(async (v) => {
+      await naos.append({ warmUp: v });
+      (globalThis as unknown as WithProbe).yjsProbe.push(-1000 - v);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }, i);
+  }
+  const authors = await Promise.all(
+    pages.map((page) =>
+      page.evaluate(async () => {
+        const { origin } = await naos.info();
+        return (await naos.heads()).find((h) => h.origin === origin);
+      }),
+    ),
+  );
+  for (const [i, page] of pages.entries()) {
+    await waitFor(
+      () =>
+        page.evaluate(
+          async ({ n, heads }) => {
+            const held = await naos.heads();
+            return (
+              (globalThis as unknown as WithProbe).yjsProbe.length() >= n &&
+              heads.every((h) => (held.find((x) => x.origin === h.origin)?.size ?? 0) >= h.size)
+            );
+          },
+          { n: before + count, heads: authors.filter((h) => h !== undefined) },
+        ),
+      `the warm-up reaching tab ${i}`,
+    );
+  }
 }
 
 /** How long the tabs are left alone before, and then while, their idle CPU is measured. */
@@ -83,6 +129,7 @@ async function propagation(url: string, probe: string, tabs: number, measureIdle
     const naosTimes: number[] = [];
     const yjsTimes: number[] = [];
     // Warm up both paths, then alternate them trial by trial so load affects both alike.
+    await warmUp(pages, WARMUP);
     for (let w = 0; w < 3; w++) {
       await appendReachesAll(pages, w % tabs, -1 - w);
       await yjsTrial(pages, w % tabs, -1 - w);
@@ -91,13 +138,11 @@ async function propagation(url: string, probe: string, tabs: number, measureIdle
       naosTimes.push(await appendReachesAll(pages, trial % tabs, trial));
       yjsTimes.push(await yjsTrial(pages, trial % tabs, 1_000_000 + trial));
     }
-    const group = `one append reaching all ${tabs} tabs (${TRIALS} trials)`;
+    const group = `one append reaching all ${tabs} tabs (${TRIALS} trials after ${WARMUP} warm-up appends)`;
     const naosP50 = percentile(naosTimes, 50);
     const yjsP50 = percentile(yjsTimes, 50);
     // Then Yjs goes and nothing happens: heartbeats, timers and the UI are all that runs.
-    await Promise.all(
-      pages.map((page) => page.evaluate(() => (globalThis as unknown as { yjsProbe: { destroy(): void } }).yjsProbe.destroy())),
-    );
+    await Promise.all(pages.map((page) => page.evaluate(() => (globalThis as unknown as WithProbe).yjsProbe.destroy())));
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
     const idle = measureIdle ? await chromiumCpuPercent(IDLE_MEASURE_MS) : undefined;
     const idleRow: BenchRow[] =
