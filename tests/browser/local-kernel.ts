@@ -18,9 +18,13 @@ export interface LocalKernel {
   readonly data: Map<string, MemoryLog>;
 }
 
-export async function localKernel(data = new Map<string, MemoryLog>(), seed = 5): Promise<LocalKernel> {
+export async function localKernel(
+  data = new Map<string, MemoryLog>(),
+  seed = 5,
+  store = new MemoryLedgerStore(data),
+): Promise<LocalKernel> {
   const kernel = await Kernel.open({
-    store: new MemoryLedgerStore(data),
+    store,
     signer: seedSigner(new Uint8Array(32).fill(seed)),
     now: () => 1_700_000_000_000,
   });

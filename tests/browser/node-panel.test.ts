@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedSigner } from '../../src/crypto/ed25519.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import { type AppendBatch, StoreUnavailableError } from '../../src/storage/ledger-store.js';
 import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
 import type { LoadProgress } from '../../workers/protocol.js';
 import type { KernelRemote } from '../../workers/protocol.js';
@@ -168,6 +169,45 @@ describe('<naos-node-panel>', () => {
     type(ui.q('#proof'), '{not json');
     submit(ui.panel, 2);
     await expect.poll(() => ui.text('verdict')).toContain('✗ The proof is not valid JSON');
+  });
+
+  it('says when replicated entries could not be written, and not while they merely wait for their write', async () => {
+    const [full, slow] = [await localKernel(undefined, 6), await localKernel(undefined, 7)];
+    const [fullOrigin, slowOrigin] = [full.service.info().origin, slow.service.info().origin];
+    // A store that refuses one log's writes, like a browser over its quota, and holds another's back.
+    const held = deferred<undefined>();
+    class Store extends MemoryLedgerStore {
+      override async append(batch: AppendBatch): Promise<void> {
+        if (batch.origin === fullOrigin) throw new StoreUnavailableError('QuotaExceededError: the quota has been exceeded');
+        if (batch.origin === slowOrigin) await held.promise;
+        return super.append(batch);
+      }
+    }
+    const local = await localKernel(undefined, 5, new Store());
+    const ui = mount();
+    ui.starting.resolve(local.remote);
+    await expect.poll(() => ui.text('node-id')).toBe(local.service.nodeId());
+    const replicate = async (from: LocalKernel, origin: string) => {
+      await from.service.append('one');
+      await from.service.append('two');
+      await local.kernel.applyBatch((await from.kernel.readBatch(origin, 0, 1 << 20))!);
+    };
+
+    await replicate(slow, slowOrigin);
+    expect(local.service.status().unpersisted).toEqual([{ origin: slowOrigin, entries: 2 }]);
+    await local.service.append('a change: the panel reads the status again');
+    await expect.poll(() => ui.text('log-size')).toBe('1');
+    expect(ui.q('[data-testid="unwritten-alert"]')).toBeNull();
+
+    await replicate(full, fullOrigin);
+    await expect
+      .poll(() => ui.text('unwritten-alert'))
+      .toContain(`${fullOrigin}: 2 entries — QuotaExceededError: the quota has been exceeded`);
+    expect(ui.text('unwritten-alert')).not.toContain(slowOrigin);
+    expect(ui.q('[data-testid="unwritten-alert"]')!.getAttribute('role')).toBe('alert');
+    // The entries are in use all the same.
+    expect((await local.service.entries(0, 2, fullOrigin)).map((e) => e.payload)).toEqual(['one', 'two']);
+    held.resolve(undefined);
   });
 
   it('shows a damaged ledger prominently, with every problem, and disables appends', async () => {

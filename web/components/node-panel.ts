@@ -83,7 +83,9 @@ export class NodePanel extends LitElement {
   }
 
   #renderIntegrity(node: NodeSnapshot): TemplateResult {
-    const { damaged, repaired, restoring, awaitingPeers } = node.status;
+    const { damaged, repaired, restoring, awaitingPeers, unpersisted } = node.status;
+    // Replicas wait about a second for their write as a matter of course; only a failed write is news.
+    const unwritable = (unpersisted ?? []).filter((log) => log.failure !== undefined);
     return html`${
       awaitingPeers
         ? html`<p class="card" role="status" data-testid="awaiting-peers">
@@ -100,6 +102,20 @@ export class NodePanel extends LitElement {
               (the store lost the newest ones). They are being restored from peers; until then appends are refused, because signing at those
               positions again would be a fork.
             </p>
+          </section>`
+        : nothing
+    }
+    ${
+      unwritable.length > 0
+        ? html`<section class="card alert" role="alert" data-testid="unwritten-alert">
+            <h2>⚠ Replicated entries not stored</h2>
+            <p>
+              Entries of other nodes' logs were verified and are in use, but this browser's storage refused to write them. The write is
+              tried again when more arrive and when this tab is hidden; if the tab closes first, they are fetched from peers again.
+            </p>
+            <ul>
+              ${unwritable.map((log) => html`<li><code>${log.origin}</code>: ${log.entries} entries — ${log.failure}</li>`)}
+            </ul>
           </section>`
         : nothing
     }
