@@ -21,6 +21,12 @@ import type { BootOptions, LoadProgress } from './protocol.js';
 const REPLICA_WRITE_DELAY_MS = 1000;
 
 /**
+ * How long after a failed replica write (e.g. over quota) it is tried again when nothing
+ * else has tried first; the Node panel shows the failure meanwhile.
+ */
+const REPLICA_RETRY_MS = 5000;
+
+/**
  * How long, after a boot, the first own appends of a node that has had peers wait to hear
  * from one (KernelOptions.awaitPeersUntil): tabs answer a DISCOVER within milliseconds, and a
  * rollback of this tab's storage shows in the first heads a peer sends.
@@ -62,6 +68,7 @@ export async function bootNode(options: BootOptions = {}, onProgress?: (progress
       now: () => Date.now(),
       onLoadProgress: (origin, verified, total) => onProgress?.({ origin, verified, total }),
       scheduleReplicaWrite: (write) => setTimeout(write, options.replicaWriteDelayMs ?? REPLICA_WRITE_DELAY_MS),
+      scheduleReplicaRetry: (retry) => setTimeout(retry, REPLICA_RETRY_MS),
       ...(options.federation !== false && { awaitPeersUntil }),
     });
     // Tabs of one namespace federate over its BroadcastChannel (workers/federation.ts).

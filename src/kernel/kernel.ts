@@ -79,11 +79,17 @@ export interface KernelOptions {
   readonly onLoadProgress?: (origin: string, verified: number, total: number) => void;
   /**
    * When the write of a verified replica batch starts (it is in use from memory at once).
-   * Default: right after the batch is applied. The browser kernel waits a few ms, so that
+   * Default: right after the batch is applied. The browser kernel waits a second, so that
    * the storage work of a receiver does not take a core from the receivers still busy
    * with the same append; whatever queued meanwhile is written in the same pass.
    */
   readonly scheduleReplicaWrite?: (write: () => void) => void;
+  /**
+   * When to try a failed replica write again if nothing else does first (more entries of
+   * the log arriving, writeReplicasNow, close); one retry is pending at a time per log.
+   * Default: not on its own. The browser kernel tries again after a few seconds.
+   */
+  readonly scheduleReplicaRetry?: (retry: () => void) => void;
   /**
    * Right after open, own appends wait to hear from a peer (notePeerChecked) until this
    * settles — if the node holds any entries at all (absent: they do not wait). Peers may
@@ -148,6 +154,7 @@ export class Kernel {
   readonly #maxBatch: number;
   readonly #maxUnwritten: number;
   readonly #scheduleReplicaWrite: (write: () => void) => void;
+  readonly #scheduleReplicaRetry: ((retry: () => void) => void) | undefined;
   readonly #logs = new Map<string, VerifiedLog>();
   readonly #damaged: DamagedLog[] = [];
   /** A verified copy of each damaged log, fetched from peers, until it replaces the stored one (F6). */
@@ -189,6 +196,7 @@ export class Kernel {
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#maxUnwritten = options.maxUnwrittenEntries ?? MAX_UNWRITTEN_ENTRIES;
     this.#scheduleReplicaWrite = options.scheduleReplicaWrite ?? ((write) => void Promise.resolve().then(write));
+    this.#scheduleReplicaRetry = options.scheduleReplicaRetry;
     this.nodeId = nodeIdFromPublicKey(options.signer.publicKey);
     this.origin = logOrigin(this.nodeId);
     this.verifierKey = formatVerifierKey(makeVerifier(this.origin, options.signer.publicKey));
@@ -812,6 +820,7 @@ export class Kernel {
     this.notePeerChecked();
     await this.#draining;
     await this.writeReplicasNow();
+    for (const writer of this.#writers.values()) writer.stop();
     await this.#store.close();
   }
 
@@ -838,7 +847,7 @@ export class Kernel {
   #writeBehind(origin: string, batch: AppendBatch): void {
     let writer = this.#writers.get(origin);
     if (!writer) {
-      writer = new WriteBehind(this.#store, batch.start, this.#scheduleReplicaWrite);
+      writer = new WriteBehind(this.#store, batch.start, this.#scheduleReplicaWrite, this.#scheduleReplicaRetry);
       this.#writers.set(origin, writer);
     }
     writer.push(batch);
@@ -1046,16 +1055,21 @@ class WriteBehind {
   failure: Error | undefined;
   readonly #queue: AppendBatch[] = [];
   readonly #schedule: (write: () => void) => void;
+  readonly #scheduleRetry: ((retry: () => void) => void) | undefined;
   #running: Promise<void> | undefined;
   #scheduled = false;
+  #retryScheduled = false;
+  #stopped = false;
 
   constructor(
     readonly store: LedgerStore,
     persisted: number,
     schedule: (write: () => void) => void,
+    scheduleRetry?: (retry: () => void) => void,
   ) {
     this.persisted = persisted;
     this.#schedule = schedule;
+    this.#scheduleRetry = scheduleRetry;
   }
 
   get pendingCount(): number {
@@ -1073,9 +1087,14 @@ class WriteBehind {
     });
   }
 
-  /** Starts writing the queue now unless a write is running. */
+  /** Starts writing the queue now unless a write is running (or the writer was stopped). */
   retry(): void {
-    if (this.#queue.length > 0) this.#running ??= this.#flush();
+    if (this.#queue.length > 0 && !this.#stopped) this.#running ??= this.#flush();
+  }
+
+  /** No write starts from now on (the store is closing); what is queued stays unwritten. */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** Entries [start, end) from the queue; requires persisted ≤ start ≤ end ≤ persisted + pendingCount. */
@@ -1112,6 +1131,13 @@ class WriteBehind {
       this.failure = undefined;
     }
     this.#running = undefined;
+    if (this.failure && this.#scheduleRetry && !this.#retryScheduled) {
+      this.#retryScheduled = true;
+      this.#scheduleRetry(() => {
+        this.#retryScheduled = false;
+        this.retry();
+      });
+    }
   }
 }
 

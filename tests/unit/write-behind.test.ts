@@ -25,13 +25,19 @@ const author = async () => {
   return kernel;
 };
 
-async function replica(store: GatedStore, maxUnwrittenEntries?: number, scheduleReplicaWrite?: (write: () => void) => void) {
+async function replica(
+  store: GatedStore,
+  maxUnwrittenEntries?: number,
+  scheduleReplicaWrite?: (write: () => void) => void,
+  scheduleReplicaRetry?: (retry: () => void) => void,
+) {
   return Kernel.open({
     store,
     signer: seedSigner(new Uint8Array(32).fill(2)),
     now: () => 1,
     ...(maxUnwrittenEntries ? { maxUnwrittenEntries } : {}),
     ...(scheduleReplicaWrite ? { scheduleReplicaWrite } : {}),
+    ...(scheduleReplicaRetry ? { scheduleReplicaRetry } : {}),
   });
 }
 
@@ -182,6 +188,40 @@ describe('replicas are used at once and written behind', () => {
     for (const write of scheduled.splice(0)) write();
     await b.close();
     expect(store.appends).toBe(3);
+  });
+
+  it('a failed write is tried again on its own schedule, one retry pending at a time, and none after close', async () => {
+    const a = await author();
+    const data = new Map<string, MemoryLog>();
+    const store = new CountingStore(data);
+    const retries: (() => void)[] = [];
+    const b = await replica(store, undefined, undefined, (retry) => retries.push(retry));
+    store.fail = true;
+    await b.applyBatch((await a.readBatch(a.origin, 0, 1 << 20))!);
+    await vi.waitFor(() => expect(b.unpersisted()).toEqual([{ origin: a.origin, entries: 3, failure: 'disk full' }]));
+    expect(retries).toHaveLength(1);
+    // Still failing: the retry fails and leaves exactly one more.
+    retries.shift()!();
+    await vi.waitFor(() => expect(store.appends).toBe(2));
+    await vi.waitFor(() => expect(retries).toHaveLength(1));
+    // The disk has room again: the next retry writes everything, and none is left pending.
+    store.fail = false;
+    retries.shift()!();
+    await vi.waitFor(() => expect(b.unpersisted()).toEqual([]));
+    expect(data.get(a.origin)!.head.size).toBe(3);
+    expect(retries).toHaveLength(0);
+    // A retry that comes after close writes nothing to the closed store.
+    await a.append({ i: 3 });
+    store.fail = true;
+    await b.applyBatch((await a.readBatch(a.origin, 3, 1 << 20))!);
+    await vi.waitFor(() => expect(retries).toHaveLength(1));
+    await b.close();
+    const appends = store.appends;
+    store.fail = false;
+    retries.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.appends).toBe(appends);
+    expect(data.get(a.origin)!.head.size).toBe(3);
   });
 
   it("the node's own log is never written behind", async () => {

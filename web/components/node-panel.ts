@@ -111,7 +111,8 @@ export class NodePanel extends LitElement {
             <h2>⚠ Replicated entries not stored</h2>
             <p>
               Entries of other nodes' logs were verified and are in use, but this browser's storage refused to write them. The write is
-              tried again when more arrive and when this tab is hidden; if the tab closes first, they are fetched from peers again.
+              tried again every few seconds, when more arrive and when this tab is hidden; if the tab closes first, they are fetched from
+              peers again.
             </p>
             <ul>
               ${unwritable.map((log) => html`<li><code>${log.origin}</code>: ${log.entries} entries — ${log.failure}</li>`)}
