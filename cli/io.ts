@@ -56,6 +56,12 @@ export async function readTextInput(io: CliIo, path: string | undefined, what: s
   try {
     return strictUtf8.decode(bytes).replace(/^\uFEFF/, '');
   } catch (cause) {
+    if (cause instanceof RangeError) {
+      throw new InputTooLargeError(`${what} is too large to read as one text (${bytes.length.toLocaleString('en')} bytes)`, { cause });
+    }
     throw new InvalidInputError(`${what} is not valid UTF-8`, { cause });
   }
 }
+
+/** A file is larger than one JavaScript string can hold (about 512 MiB of text). */
+export class InputTooLargeError extends InvalidInputError {}

@@ -244,32 +244,42 @@ export function parseExport(value: unknown): LedgerExport {
       origin: expectString(log['origin'], `${path}.origin`),
       verifierKey: expectString(log['verifierKey'], `${path}.verifierKey`),
       entries: expectArray(log['entries'], `${path}.entries`).map((e, j) => expectString(e, `${path}.entries[${j}]`)),
-      checkpoints: expectArray(log['checkpoints'], `${path}.checkpoints`).map((c, j) => {
-        const at = `${path}.checkpoints[${j}]`;
-        const checkpoint = expectObject(c, at, ['size', 'note']);
-        return { size: expectCount(checkpoint['size'], `${at}.size`), note: expectString(checkpoint['note'], `${at}.note`) };
-      }),
-      inclusion: expectArray(log['inclusion'], `${path}.inclusion`).map((p, j) => {
-        const at = `${path}.inclusion[${j}]`;
-        const proof = expectObject(p, at, ['index', 'size', 'proof']);
-        return {
-          index: expectCount(proof['index'], `${at}.index`),
-          size: expectCount(proof['size'], `${at}.size`),
-          proof: expectHashes(proof['proof'], at),
-        };
-      }),
-      consistency: expectArray(log['consistency'], `${path}.consistency`).map((p, j) => {
-        const at = `${path}.consistency[${j}]`;
-        const proof = expectObject(p, at, ['size1', 'size2', 'proof']);
-        return {
-          size1: expectCount(proof['size1'], `${at}.size1`),
-          size2: expectCount(proof['size2'], `${at}.size2`),
-          proof: expectHashes(proof['proof'], at),
-        };
-      }),
+      checkpoints: expectArray(log['checkpoints'], `${path}.checkpoints`).map((c, j) =>
+        parseCheckpointRecord(c, `${path}.checkpoints[${j}]`),
+      ),
+      inclusion: expectArray(log['inclusion'], `${path}.inclusion`).map((p, j) => parseInclusionRecord(p, `${path}.inclusion[${j}]`)),
+      consistency: expectArray(log['consistency'], `${path}.consistency`).map((p, j) =>
+        parseConsistencyRecord(p, `${path}.consistency[${j}]`),
+      ),
     };
   });
   return { format: EXPORT_FORMAT, logs };
+}
+
+/** One `checkpoints` item at JSON path `at`; throws ExportFormatError if it has another shape. */
+export function parseCheckpointRecord(value: unknown, at: string): StoredCheckpoint {
+  const checkpoint = expectObject(value, at, ['size', 'note']);
+  return { size: expectCount(checkpoint['size'], `${at}.size`), note: expectString(checkpoint['note'], `${at}.note`) };
+}
+
+/** One `inclusion` item at JSON path `at`; throws ExportFormatError if it has another shape. */
+export function parseInclusionRecord(value: unknown, at: string): InclusionRecord {
+  const proof = expectObject(value, at, ['index', 'size', 'proof']);
+  return {
+    index: expectCount(proof['index'], `${at}.index`),
+    size: expectCount(proof['size'], `${at}.size`),
+    proof: expectHashes(proof['proof'], at),
+  };
+}
+
+/** One `consistency` item at JSON path `at`; throws ExportFormatError if it has another shape. */
+export function parseConsistencyRecord(value: unknown, at: string): ConsistencyRecord {
+  const proof = expectObject(value, at, ['size1', 'size2', 'proof']);
+  return {
+    size1: expectCount(proof['size1'], `${at}.size1`),
+    size2: expectCount(proof['size2'], `${at}.size2`),
+    proof: expectHashes(proof['proof'], at),
+  };
 }
 
 function preview(value: unknown): string {
@@ -320,17 +330,33 @@ function expectHashes(value: unknown, path: string): string[] {
  */
 export async function verifyExport(value: unknown): Promise<ExportReport> {
   const parsed = parseExport(value);
-  const checks: ExportCheck[] = [];
-  const origins = parsed.logs.map((log) => log.origin);
+  const logs: ExportCheck[][] = [];
+  for (const log of parsed.logs) {
+    const verifier = new LogVerifier(log.origin, log.verifierKey);
+    for (const entry of log.entries) verifier.entry(entry);
+    for (const checkpoint of log.checkpoints) verifier.checkpoint(checkpoint);
+    await verifier.checkpointsDone();
+    for (const record of log.inclusion) verifier.inclusion(record);
+    for (const record of log.consistency) verifier.consistency(record);
+    logs.push(verifier.finish());
+  }
+  return exportReport(
+    parsed.logs.map((log) => log.origin),
+    logs,
+  );
+}
+
+/** The report over every log's checks, led by the check of the list of logs itself. */
+export function exportReport(origins: readonly string[], logs: readonly (readonly ExportCheck[])[]): ExportReport {
   const duplicate = origins.find((origin, i) => origins.indexOf(origin) !== i);
-  checks.push(
-    parsed.logs.length === 0
+  const checks: ExportCheck[] = [
+    origins.length === 0
       ? { name: 'export: logs', ok: false, detail: 'the export holds no log, so there is nothing to verify' }
       : duplicate !== undefined
         ? { name: 'export: logs', ok: false, detail: `log ${duplicate} appears more than once` }
-        : { name: 'export: logs', ok: true, detail: `${parsed.logs.length} log${parsed.logs.length === 1 ? '' : 's'}` },
-  );
-  for (const log of parsed.logs) checks.push(...(await verifyLog(log)));
+        : { name: 'export: logs', ok: true, detail: `${origins.length} log${origins.length === 1 ? '' : 's'}` },
+  ];
+  for (const log of logs) checks.push(...log);
   return { ok: checks.every((check) => check.ok), checks };
 }
 
@@ -338,207 +364,332 @@ const MAX_LISTED = 3;
 
 /** Collects problems for one check; the detail lists the first few and how many more. */
 class Findings {
-  readonly problems: string[] = [];
+  readonly #listed: string[] = [];
+  #count = 0;
+  get count(): number {
+    return this.#count;
+  }
   add(problem: string): void {
-    this.problems.push(problem);
+    if (this.#listed.length < MAX_LISTED) this.#listed.push(problem);
+    this.#count++;
   }
   check(name: string, passed: string): ExportCheck {
-    if (this.problems.length === 0) return { name, ok: true, detail: passed };
-    const more = this.problems.length - MAX_LISTED;
-    return { name, ok: false, detail: this.problems.slice(0, MAX_LISTED).join('; ') + (more > 0 ? `; and ${more} more` : '') };
+    if (this.#count === 0) return { name, ok: true, detail: passed };
+    const more = this.#count - MAX_LISTED;
+    return { name, ok: false, detail: this.#listed.join('; ') + (more > 0 ? `; and ${more} more` : '') };
   }
 }
 
-async function verifyLog(log: LogExport): Promise<ExportCheck[]> {
-  const name = (what: string): string => `${log.origin}: ${what}`;
-  const checks: ExportCheck[] = [];
-  const author = nodeIdOfOrigin(log.origin);
-
-  // 1. The verifier key parses and belongs to the node the origin names.
-  const keyFindings = new Findings();
-  let verifier: NoteVerifier | undefined;
-  try {
-    verifier = parseVerifierKey(log.verifierKey);
-    if (verifier.name !== log.origin) keyFindings.add(`the key is named ${JSON.stringify(verifier.name)}, not the log's origin`);
-    if (author === undefined) keyFindings.add(`origin ${JSON.stringify(log.origin)} does not name a node (want naos/<node id>)`);
-    else if (nodeIdFromPublicKey(verifier.publicKey) !== author) {
-      keyFindings.add(`the key belongs to node ${nodeIdFromPublicKey(verifier.publicKey)}, but the origin names node ${author}`);
+/** 32-byte hashes back to back in one growing buffer (a million entries: 32 MB, not a million objects). */
+class HashList {
+  #buffer = new Uint8Array(32 * 1024);
+  #length = 0;
+  push(hash: Uint8Array): void {
+    if ((this.#length + 1) * 32 > this.#buffer.length) {
+      const grown = new Uint8Array(this.#buffer.length * 2);
+      grown.set(this.#buffer);
+      this.#buffer = grown;
     }
-  } catch (error) {
-    if (!(error instanceof NoteFormatError) && !(error instanceof InvalidInputError)) throw error;
-    keyFindings.add(`verifier key is malformed: ${error.message}`);
+    this.#buffer.set(hash, this.#length * 32);
+    this.#length++;
   }
-  if (keyFindings.problems.length > 0) verifier = undefined;
-  checks.push(keyFindings.check(name('verifier key'), `${log.verifierKey} is the key of node ${author ?? '?'}`));
+  get(index: number): Uint8Array {
+    return this.#buffer.subarray(index * 32, (index + 1) * 32);
+  }
+}
 
-  // 2. Every checkpoint note is signed by that key (C2SP signed-note rules) and states its size.
-  const signatureFindings = new Findings();
-  const signedRoots = new Map<number, Uint8Array>();
-  for (const checkpoint of log.checkpoints) {
-    if (!verifier) {
-      signatureFindings.add(`checkpoint ${checkpoint.size}: not checked, the log has no valid verifier key`);
-      continue;
-    }
+/**
+ * Checks one log of an export, fed in the order the export lists it: the origin and key
+ * (constructor), every entry, every checkpoint, then `checkpointsDone`, every inclusion
+ * proof, every consistency proof, and `finish` for the checks. It keeps each entry's leaf
+ * hash and the tree, not the entries or the inclusion proofs, so that an export can be
+ * checked as it is read, whatever its size (`naos verify`).
+ */
+export class LogVerifier {
+  readonly #origin: string;
+  readonly #author: string | undefined;
+  readonly #keyCheck: ExportCheck;
+  readonly #verifier: NoteVerifier | undefined;
+  #phase: VerifierPhase = 'entries';
+
+  // Entries: their count, leaf hashes (unreadable ones left out) and the tree of the readable prefix.
+  readonly #entryFindings = new Findings();
+  #entries = 0;
+  #previousTime: Hlc | undefined;
+  readonly #leaves = new HashList();
+  readonly #unreadable = new Set<number>();
+  #firstUnreadable = -1;
+  readonly #tree = new MerkleTree();
+
+  // Checkpoints, and the roots of those whose signature verified.
+  readonly #checkpoints: StoredCheckpoint[] = [];
+  readonly #signedRoots = new Map<number, Uint8Array>();
+  #latest: StoredCheckpoint | undefined;
+  #latestRoot: Uint8Array | undefined;
+  #checkpointChecks: ExportCheck[] = [];
+
+  // Inclusion proofs: which entries have one (the first one given counts) and what was wrong with it.
+  readonly #inclusionFindings = new Findings();
+  #proven = new Uint8Array(0);
+  readonly #inclusionProblems = new Map<number, string>();
+  /** Indices of proofs for entries the export does not hold. */
+  readonly #extraProofs = new Set<number>();
+
+  readonly #consistency: ConsistencyRecord[] = [];
+
+  constructor(origin: string, verifierKey: string) {
+    this.#origin = origin;
+    this.#author = nodeIdOfOrigin(origin);
+    // 1. The verifier key parses and belongs to the node the origin names.
+    const findings = new Findings();
+    let verifier: NoteVerifier | undefined;
     try {
-      const opened = await openCheckpoint(checkpoint.note, verifier);
-      if (opened.size !== checkpoint.size) signatureFindings.add(`checkpoint ${checkpoint.size}: the signed note says size ${opened.size}`);
-      else signedRoots.set(checkpoint.size, opened.root);
-    } catch (error) {
-      if (!(error instanceof NoteFormatError || error instanceof NoteVerificationError || error instanceof CheckpointFormatError)) {
-        throw error;
+      verifier = parseVerifierKey(verifierKey);
+      if (verifier.name !== origin) findings.add(`the key is named ${JSON.stringify(verifier.name)}, not the log's origin`);
+      if (this.#author === undefined) findings.add(`origin ${JSON.stringify(origin)} does not name a node (want naos/<node id>)`);
+      else if (nodeIdFromPublicKey(verifier.publicKey) !== this.#author) {
+        findings.add(`the key belongs to node ${nodeIdFromPublicKey(verifier.publicKey)}, but the origin names node ${this.#author}`);
       }
-      signatureFindings.add(`checkpoint ${checkpoint.size}: ${error.message}`);
+    } catch (error) {
+      if (!(error instanceof NoteFormatError) && !(error instanceof InvalidInputError)) throw error;
+      findings.add(`verifier key is malformed: ${error.message}`);
     }
+    this.#verifier = findings.count > 0 ? undefined : verifier;
+    this.#keyCheck = findings.check(this.#name('verifier key'), `${verifierKey} is the key of node ${this.#author ?? '?'}`);
   }
-  if (log.checkpoints.length === 0) signatureFindings.add('the log has no checkpoint');
-  checks.push(signatureFindings.check(name('checkpoint signatures'), `${log.checkpoints.length} checkpoint notes signed by ${log.origin}`));
 
-  // 3. Checkpoint sizes strictly increase.
-  const sizeFindings = new Findings();
-  for (const [i, checkpoint] of log.checkpoints.entries()) {
-    const previous = log.checkpoints[i - 1];
-    if (previous && checkpoint.size <= previous.size) {
-      sizeFindings.add(`checkpoint ${i} (size ${checkpoint.size}) does not follow size ${previous.size}`);
-    }
-  }
-  const sizes = log.checkpoints.map((c) => c.size);
-  checks.push(
-    sizeFindings.check(
-      name('checkpoint sizes'),
-      sizes.length <= 6 ? `sizes ${sizes.join(' < ')}` : `${sizes.length} sizes increasing from ${sizes[0]} to ${sizes[sizes.length - 1]}`,
-    ),
-  );
-
-  // 4. Every entry is canonical DAG-CBOR, written by the log's author at its own position,
-  //    each dated after the one before it.
-  const entryFindings = new Findings();
-  let previousTime: Hlc | undefined;
-  const entries: (Uint8Array | undefined)[] = log.entries.map((text, index) => {
+  /** 4. Every entry is canonical DAG-CBOR, written by the log's author at its own position, each dated after the one before it. */
+  entry(text: string): void {
+    this.#expect('entries', 'an entry');
+    const index = this.#entries++;
     let bytes: Uint8Array;
     try {
       bytes = fromBase64(text, `entry ${index}`);
     } catch (error) {
-      entryFindings.add((error as Error).message);
-      return undefined;
+      this.#entryFindings.add((error as Error).message);
+      this.#unreadable.add(index);
+      if (this.#firstUnreadable < 0) this.#firstUnreadable = index;
+      this.#leaves.push(NO_HASH);
+      return;
     }
     try {
       const entry = decodeEntry(bytes);
-      if (entry.seq !== index) entryFindings.add(`entry ${index}: seq is ${entry.seq}`);
-      if (entry.author !== author) entryFindings.add(`entry ${index}: author is ${entry.author}, not ${author ?? 'the origin node'}`);
-      const regression = timeRegression(index, entry.time, previousTime);
-      if (regression) entryFindings.add(regression);
-      previousTime = entry.time;
+      if (entry.seq !== index) this.#entryFindings.add(`entry ${index}: seq is ${entry.seq}`);
+      if (entry.author !== this.#author) {
+        this.#entryFindings.add(`entry ${index}: author is ${entry.author}, not ${this.#author ?? 'the origin node'}`);
+      }
+      const regression = timeRegression(index, entry.time, this.#previousTime);
+      if (regression) this.#entryFindings.add(regression);
+      this.#previousTime = entry.time;
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
-      entryFindings.add(`entry ${index}: ${error.message}`);
+      this.#entryFindings.add(`entry ${index}: ${error.message}`);
     }
-    return bytes;
-  });
-  checks.push(
-    entryFindings.check(name('entries'), `${log.entries.length} entries, canonical, by ${author ?? '?'} in sequence, times rising`),
-  );
+    const hash = leafHash(bytes);
+    this.#leaves.push(hash);
+    if (this.#firstUnreadable < 0) this.#tree.appendLeafHash(hash);
+  }
 
-  // 5. The root recomputed from the entries equals the signed root at every checkpoint.
-  const rootFindings = new Findings();
-  const tree = new MerkleTree();
-  const firstUnreadable = entries.findIndex((bytes) => bytes === undefined);
-  for (const bytes of firstUnreadable < 0 ? entries : entries.slice(0, firstUnreadable)) tree.appendData(bytes!);
-  for (const checkpoint of log.checkpoints) {
-    const signed = signedRoots.get(checkpoint.size);
-    if (!signed) rootFindings.add(`checkpoint ${checkpoint.size}: no signed root to compare (its signature did not verify)`);
-    else if (checkpoint.size > log.entries.length) {
-      rootFindings.add(`checkpoint ${checkpoint.size} covers ${checkpoint.size} entries, but the export holds ${log.entries.length}`);
-    } else if (checkpoint.size > tree.size) rootFindings.add(`checkpoint ${checkpoint.size}: entry ${firstUnreadable} is unreadable`);
-    else {
-      const computed = tree.root(checkpoint.size);
-      if (toHex(computed) !== toHex(signed)) {
-        rootFindings.add(`checkpoint ${checkpoint.size}: entries give root ${toHex(computed)}, signed root is ${toHex(signed)}`);
+  checkpoint(checkpoint: StoredCheckpoint): void {
+    if (this.#phase === 'entries') this.#phase = 'checkpoints';
+    this.#expect('checkpoints', 'a checkpoint');
+    this.#checkpoints.push({ size: checkpoint.size, note: checkpoint.note });
+  }
+
+  /** After the last checkpoint: checks their signatures, sizes and roots. */
+  async checkpointsDone(): Promise<void> {
+    if (this.#phase === 'entries') this.#phase = 'checkpoints';
+    this.#expect('checkpoints', 'the end of the checkpoints');
+    this.#phase = 'proofs';
+    const checkpoints = this.#checkpoints;
+
+    // 2. Every checkpoint note is signed by that key (C2SP signed-note rules) and states its size.
+    const signatureFindings = new Findings();
+    for (const checkpoint of checkpoints) {
+      if (!this.#verifier) {
+        signatureFindings.add(`checkpoint ${checkpoint.size}: not checked, the log has no valid verifier key`);
+        continue;
+      }
+      try {
+        const opened = await openCheckpoint(checkpoint.note, this.#verifier);
+        if (opened.size !== checkpoint.size)
+          signatureFindings.add(`checkpoint ${checkpoint.size}: the signed note says size ${opened.size}`);
+        else this.#signedRoots.set(checkpoint.size, opened.root);
+      } catch (error) {
+        if (!(error instanceof NoteFormatError || error instanceof NoteVerificationError || error instanceof CheckpointFormatError)) {
+          throw error;
+        }
+        signatureFindings.add(`checkpoint ${checkpoint.size}: ${error.message}`);
       }
     }
-  }
-  checks.push(
-    rootFindings.check(name('checkpoint roots'), `the entries give the signed root at all ${log.checkpoints.length} checkpoints`),
-  );
+    if (checkpoints.length === 0) signatureFindings.add('the log has no checkpoint');
 
-  // 6. Every entry's inclusion proof verifies against the latest signed root.
-  const latest = log.checkpoints[log.checkpoints.length - 1];
-  const latestRoot = latest && signedRoots.get(latest.size);
-  const inclusionFindings = new Findings();
-  const proofsByIndex = new Map<number, InclusionRecord>();
-  for (const record of log.inclusion) {
-    if (proofsByIndex.has(record.index)) inclusionFindings.add(`entry ${record.index} has more than one inclusion proof`);
-    else proofsByIndex.set(record.index, record);
-    if (record.index >= log.entries.length)
-      inclusionFindings.add(`inclusion proof for entry ${record.index}, which the export does not hold`);
-  }
-  if (!latest || !latestRoot) {
-    inclusionFindings.add('no signed latest checkpoint to prove inclusion against');
-  } else {
-    for (const [index, bytes] of entries.entries()) {
-      const record = proofsByIndex.get(index);
-      if (!record) inclusionFindings.add(`entry ${index} has no inclusion proof`);
-      else if (record.size !== latest.size)
-        inclusionFindings.add(`entry ${index}: proof is for size ${record.size}, not the latest ${latest.size}`);
-      else if (!bytes) inclusionFindings.add(`entry ${index} is unreadable`);
-      else {
-        try {
-          verifyInclusion(index, record.size, leafHash(bytes), decodeHashes(record.proof, `entry ${index} proof`), latestRoot);
-        } catch (error) {
-          if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
-          inclusionFindings.add(`entry ${index}: ${error.message}`);
+    // 3. Checkpoint sizes strictly increase.
+    const sizeFindings = new Findings();
+    for (const [i, checkpoint] of checkpoints.entries()) {
+      const previous = checkpoints[i - 1];
+      if (previous && checkpoint.size <= previous.size) {
+        sizeFindings.add(`checkpoint ${i} (size ${checkpoint.size}) does not follow size ${previous.size}`);
+      }
+    }
+    const sizes = checkpoints.map((c) => c.size);
+
+    // 5. The root recomputed from the entries equals the signed root at every checkpoint.
+    const rootFindings = new Findings();
+    for (const checkpoint of checkpoints) {
+      const signed = this.#signedRoots.get(checkpoint.size);
+      if (!signed) rootFindings.add(`checkpoint ${checkpoint.size}: no signed root to compare (its signature did not verify)`);
+      else if (checkpoint.size > this.#entries) {
+        rootFindings.add(`checkpoint ${checkpoint.size} covers ${checkpoint.size} entries, but the export holds ${this.#entries}`);
+      } else if (checkpoint.size > this.#tree.size) {
+        rootFindings.add(`checkpoint ${checkpoint.size}: entry ${this.#firstUnreadable} is unreadable`);
+      } else {
+        const computed = this.#tree.root(checkpoint.size);
+        if (toHex(computed) !== toHex(signed)) {
+          rootFindings.add(`checkpoint ${checkpoint.size}: entries give root ${toHex(computed)}, signed root is ${toHex(signed)}`);
         }
       }
     }
-  }
-  checks.push(
-    inclusionFindings.check(name('inclusion proofs'), `all ${log.entries.length} entries proven in the tree of size ${latest?.size ?? 0}`),
-  );
+    this.#latest = checkpoints[checkpoints.length - 1];
+    this.#latestRoot = this.#latest && this.#signedRoots.get(this.#latest.size);
+    this.#proven = new Uint8Array(this.#entries);
 
-  // 7. Each successive pair of checkpoints (from a non-empty one) is linked by a consistency proof.
-  const consistencyFindings = new Findings();
-  const pending = [...log.consistency];
-  let linked = 0;
-  for (const [i, checkpoint] of log.checkpoints.entries()) {
-    const previous = log.checkpoints[i - 1];
-    if (!previous || previous.size === 0) continue;
-    const span = `${previous.size} → ${checkpoint.size}`;
-    const at = pending.findIndex((r) => r.size1 === previous.size && r.size2 === checkpoint.size);
-    if (at < 0) {
-      consistencyFindings.add(`no consistency proof for ${span}`);
-      continue;
-    }
-    const [record] = pending.splice(at, 1);
-    const root1 = signedRoots.get(previous.size);
-    const root2 = signedRoots.get(checkpoint.size);
-    if (!root1 || !root2) {
-      consistencyFindings.add(`${span}: not checked, a checkpoint's signature did not verify`);
-      continue;
-    }
-    try {
-      verifyConsistency(previous.size, checkpoint.size, root1, root2, decodeHashes(record!.proof, `proof ${span}`));
-      linked++;
-    } catch (error) {
-      if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
-      consistencyFindings.add(`${span}: ${error.message}`);
-    }
+    this.#checkpointChecks = [
+      signatureFindings.check(this.#name('checkpoint signatures'), `${checkpoints.length} checkpoint notes signed by ${this.#origin}`),
+      sizeFindings.check(
+        this.#name('checkpoint sizes'),
+        sizes.length <= 6
+          ? `sizes ${sizes.join(' < ')}`
+          : `${sizes.length} sizes increasing from ${sizes[0]} to ${sizes[sizes.length - 1]}`,
+      ),
+      this.#entryFindings.check(
+        this.#name('entries'),
+        `${this.#entries} entries, canonical, by ${this.#author ?? '?'} in sequence, times rising`,
+      ),
+      rootFindings.check(this.#name('checkpoint roots'), `the entries give the signed root at all ${checkpoints.length} checkpoints`),
+    ];
   }
-  for (const extra of pending) consistencyFindings.add(`proof ${extra.size1} → ${extra.size2} does not link two successive checkpoints`);
-  checks.push(
-    consistencyFindings.check(
-      name('consistency proofs'),
-      linked === 0 ? 'no two non-empty checkpoints to link' : `${linked} proof${linked === 1 ? '' : 's'} link every checkpoint to the next`,
-    ),
-  );
 
-  // 8. The seal: the latest signed checkpoint covers every entry in the export.
-  const sealFindings = new Findings();
-  if (!latest || !latestRoot) sealFindings.add('the latest checkpoint is missing or its signature did not verify');
-  else if (latest.size !== log.entries.length) {
-    sealFindings.add(`the latest signed checkpoint covers ${latest.size} entries, but the export holds ${log.entries.length}`);
+  /** 6. Every entry's inclusion proof verifies against the latest signed root (the first proof given for an entry counts). */
+  inclusion(record: InclusionRecord): void {
+    this.#expect('proofs', 'an inclusion proof');
+    const { index } = record;
+    const held = index < this.#entries;
+    if (held && this.#proven[index] === 1) this.#inclusionFindings.add(`entry ${index} has more than one inclusion proof`);
+    if (!held) {
+      // Only the first of several proofs for an entry the export does not hold is not a duplicate.
+      if (this.#extraProofs.has(index)) this.#inclusionFindings.add(`entry ${index} has more than one inclusion proof`);
+      this.#extraProofs.add(index);
+      this.#inclusionFindings.add(`inclusion proof for entry ${index}, which the export does not hold`);
+      return;
+    }
+    if (this.#proven[index] === 1) return;
+    this.#proven[index] = 1;
+    const latest = this.#latest;
+    const latestRoot = this.#latestRoot;
+    if (!latest || !latestRoot) return;
+    let problem: string | undefined;
+    if (record.size !== latest.size) problem = `entry ${index}: proof is for size ${record.size}, not the latest ${latest.size}`;
+    else if (this.#unreadable.has(index)) problem = `entry ${index} is unreadable`;
+    else {
+      try {
+        verifyInclusion(index, record.size, this.#leaves.get(index), decodeHashes(record.proof, `entry ${index} proof`), latestRoot);
+      } catch (error) {
+        if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
+        problem = `entry ${index}: ${error.message}`;
+      }
+    }
+    if (problem !== undefined) this.#inclusionProblems.set(index, problem);
   }
-  checks.push(sealFindings.check(name('seal'), `the latest signed checkpoint covers all ${log.entries.length} entries`));
-  return checks;
+  consistency(record: ConsistencyRecord): void {
+    this.#expect('proofs', 'a consistency proof');
+    this.#consistency.push(record);
+  }
+
+  /** Every check of the log, in order: key, signatures, sizes, entries, roots, inclusion, consistency, seal. */
+  finish(): ExportCheck[] {
+    this.#expect('proofs', 'the end of the log');
+    this.#phase = 'finished';
+    const latest = this.#latest;
+    const latestRoot = this.#latestRoot;
+    if (!latest || !latestRoot) this.#inclusionFindings.add('no signed latest checkpoint to prove inclusion against');
+    else {
+      for (let index = 0; index < this.#entries; index++) {
+        if (this.#proven[index] !== 1) this.#inclusionFindings.add(`entry ${index} has no inclusion proof`);
+        else {
+          const problem = this.#inclusionProblems.get(index);
+          if (problem !== undefined) this.#inclusionFindings.add(problem);
+        }
+      }
+    }
+    const inclusionCheck = this.#inclusionFindings.check(
+      this.#name('inclusion proofs'),
+      `all ${this.#entries} entries proven in the tree of size ${latest?.size ?? 0}`,
+    );
+
+    // 7. Each successive pair of checkpoints (from a non-empty one) is linked by a consistency proof.
+    const consistencyFindings = new Findings();
+    const pending = [...this.#consistency];
+    let linked = 0;
+    for (const [i, checkpoint] of this.#checkpoints.entries()) {
+      const previous = this.#checkpoints[i - 1];
+      if (!previous || previous.size === 0) continue;
+      const span = `${previous.size} → ${checkpoint.size}`;
+      const at = pending.findIndex((r) => r.size1 === previous.size && r.size2 === checkpoint.size);
+      if (at < 0) {
+        consistencyFindings.add(`no consistency proof for ${span}`);
+        continue;
+      }
+      const [record] = pending.splice(at, 1);
+      const root1 = this.#signedRoots.get(previous.size);
+      const root2 = this.#signedRoots.get(checkpoint.size);
+      if (!root1 || !root2) {
+        consistencyFindings.add(`${span}: not checked, a checkpoint's signature did not verify`);
+        continue;
+      }
+      try {
+        verifyConsistency(previous.size, checkpoint.size, root1, root2, decodeHashes(record!.proof, `proof ${span}`));
+        linked++;
+      } catch (error) {
+        if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
+        consistencyFindings.add(`${span}: ${error.message}`);
+      }
+    }
+    for (const extra of pending) consistencyFindings.add(`proof ${extra.size1} → ${extra.size2} does not link two successive checkpoints`);
+
+    // 8. The seal: the latest signed checkpoint covers every entry in the export.
+    const sealFindings = new Findings();
+    if (!latest || !latestRoot) sealFindings.add('the latest checkpoint is missing or its signature did not verify');
+    else if (latest.size !== this.#entries) {
+      sealFindings.add(`the latest signed checkpoint covers ${latest.size} entries, but the export holds ${this.#entries}`);
+    }
+    return [
+      this.#keyCheck,
+      ...this.#checkpointChecks,
+      inclusionCheck,
+      consistencyFindings.check(
+        this.#name('consistency proofs'),
+        linked === 0
+          ? 'no two non-empty checkpoints to link'
+          : `${linked} proof${linked === 1 ? '' : 's'} link every checkpoint to the next`,
+      ),
+      sealFindings.check(this.#name('seal'), `the latest signed checkpoint covers all ${this.#entries} entries`),
+    ];
+  }
+
+  #name(what: string): string {
+    return `${this.#origin}: ${what}`;
+  }
+
+  /** A feeder that breaks the order is a bug in the caller, not bad input. */
+  #expect(phase: VerifierPhase, what: string): void {
+    if (this.#phase !== phase) throw new Error(`LogVerifier of ${this.#origin}: ${what} came during the ${this.#phase} phase`);
+  }
 }
+
+type VerifierPhase = 'entries' | 'checkpoints' | 'proofs' | 'finished';
+
+const NO_HASH = new Uint8Array(32);
 
 function decodeHashes(proof: readonly string[], what: string): Uint8Array[] {
   return proof.map((hash, i) => fromHex(hash, `${what}[${i}]`));

@@ -190,6 +190,24 @@ describe('naos ledger, end to end', () => {
       expect(run.stdout).toBe('');
       const fromStdin = await naos(['verify', '-'], readFileSync(exportFile, 'utf8'));
       expect(fromStdin.code).toBe(0);
+      const missing = await naos(['verify', join(work, 'no-such-export.json')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/cannot read .*no-such-export\.json: ENOENT/);
+    });
+
+    it('a file is checked as it is read, and one laid out otherwise (keys reordered) as a whole: the same report', async () => {
+      const fromStdin = await naos(['verify', '-', '--json'], readFileSync(exportFile, 'utf8'));
+      const streamed = await naos(['verify', exportFile, '--json']);
+      expect(streamed.stdout).toBe(fromStdin.stdout);
+      const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as { format: string; logs: Record<string, unknown>[] };
+      const reordered = join(work, 'reordered.json');
+      writeFileSync(
+        reordered,
+        JSON.stringify({ logs: exported.logs.map((log) => Object.fromEntries(Object.entries(log).reverse())), format: exported.format }),
+      );
+      const whole = await naos(['verify', reordered, '--json']);
+      expect(whole.code, whole.stderr).toBe(0);
+      expect(whole.stdout).toBe(fromStdin.stdout);
     });
   });
 

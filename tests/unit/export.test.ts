@@ -22,6 +22,8 @@ import {
 import { formatVerifierKey, makeVerifier } from '../../src/ledger/note.js';
 import { MerkleTree } from '../../src/merkle/tree.js';
 import { MemoryLedgerStore } from '../../src/storage/memory-store.js';
+import { verifyExportStream } from '../../cli/verify-stream.js';
+import { pieces } from '../support/pieces.js';
 
 const signer = seedSigner(new Uint8Array(32).fill(1));
 const stranger = seedSigner(new Uint8Array(32).fill(2));
@@ -166,6 +168,8 @@ describe('verifyExport on corrupted exports', () => {
     await edit(e);
     const report = await verifyExport(e);
     expect(report.ok).toBe(false);
+    // `naos verify` checks a file as it reads it: same report, whatever the pieces it reads.
+    expect(await verifyExportStream(pieces(`${JSON.stringify(e, null, 2)}\n`, 7))).toEqual(report);
     return failed(report);
   }
 
@@ -371,6 +375,7 @@ describe('verifyExport on corrupted exports', () => {
         parent[target.path[target.path.length - 1]!] = changed;
         const report = await verifyExport(e);
         expect(report.ok, `${target.path.join('.')}[${at}] → ${JSON.stringify(String.fromCharCode(code))}`).toBe(false);
+        expect(await verifyExportStream(pieces(JSON.stringify(e), 1 + (position % 97)))).toEqual(report);
       }),
       { numRuns: 300, seed: 9162 },
     );
