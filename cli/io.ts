@@ -9,6 +9,8 @@ export interface CliIo {
   stdoutDrained?(): Promise<void>;
   stderr(text: string): void;
   readStdin(): Promise<Uint8Array>;
+  /** Stdin in pieces as they arrive, for input read as a stream (absent: read it whole). */
+  stdinChunks?(): AsyncIterable<Uint8Array>;
   readonly stdinIsTerminal: boolean;
   /** Progress lines for long work go to stderr only when a person is watching it. */
   readonly stderrIsTerminal?: boolean;
@@ -24,6 +26,7 @@ export function processIo(): CliIo {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return new Uint8Array(Buffer.concat(chunks));
     },
+    stdinChunks: () => process.stdin,
     stdinIsTerminal: process.stdin.isTTY,
     stderrIsTerminal: process.stderr.isTTY,
   };
@@ -53,6 +56,11 @@ export async function readTextInput(io: CliIo, path: string | undefined, what: s
   } catch (cause) {
     throw new InputFileError(`cannot read ${what}: ${(cause as Error).message}`, { cause });
   }
+  return decodeText(bytes, what);
+}
+
+/** UTF-8 bytes as text (a leading BOM dropped), refusing invalid UTF-8 and text too long for one string. */
+export function decodeText(bytes: Uint8Array, what: string): string {
   try {
     return strictUtf8.decode(bytes).replace(/^\uFEFF/, '');
   } catch (cause) {

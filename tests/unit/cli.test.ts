@@ -208,6 +208,13 @@ describe('naos ledger, end to end', () => {
       const whole = await naos(['verify', reordered, '--json']);
       expect(whole.code, whole.stderr).toBe(0);
       expect(whole.stdout).toBe(fromStdin.stdout);
+      // Stdin too: read as a stream, and what the stream check left is still read whole.
+      const reorderedStdin = await naos(['verify', '-', '--json'], readFileSync(reordered, 'utf8'));
+      expect(reorderedStdin.code, reorderedStdin.stderr).toBe(0);
+      expect(reorderedStdin.stdout).toBe(fromStdin.stdout);
+      const garbage = await naos(['verify', '-'], '{"format": "naos-ledger-export/1", "logs": [');
+      expect(garbage.code).toBe(2);
+      expect(garbage.stderr).toMatch(/stdin is not JSON/);
     });
   });
 
