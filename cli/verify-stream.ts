@@ -55,6 +55,12 @@ export async function verifyExportStream(
   }
 }
 
+/**
+ * Where a record's shape error would say it is: never shown, because a record of the wrong
+ * shape makes the input not streamable, and the whole-text check names its JSON path.
+ */
+const RECORD = 'a record';
+
 /** The input is not laid out as an export the stream reader follows (see verifyExportStream). */
 class NotStreamable extends Error {}
 
@@ -65,10 +71,10 @@ type LogKey = (typeof LOG_KEYS)[number];
 type Step =
   | { readonly kind: 'log-start'; readonly origin: string; readonly verifierKey: string }
   | { readonly kind: 'entry'; readonly text: string }
-  | { readonly kind: 'checkpoint'; readonly value: unknown; readonly at: string }
+  | { readonly kind: 'checkpoint'; readonly value: unknown }
   | { readonly kind: 'checkpoints-done' }
-  | { readonly kind: 'inclusion'; readonly value: unknown; readonly at: string }
-  | { readonly kind: 'consistency'; readonly value: unknown; readonly at: string }
+  | { readonly kind: 'inclusion'; readonly value: unknown }
+  | { readonly kind: 'consistency'; readonly value: unknown }
   | { readonly kind: 'log-end' };
 
 /**
@@ -137,16 +143,16 @@ class ExportReader {
         this.#log().entry(step.text);
         return;
       case 'checkpoint':
-        this.#log().checkpoint(parseCheckpointRecord(step.value, step.at));
+        this.#log().checkpoint(parseCheckpointRecord(step.value, RECORD));
         return;
       case 'checkpoints-done':
         await this.#log().checkpointsDone();
         return;
       case 'inclusion':
-        this.#log().inclusion(parseInclusionRecord(step.value, step.at));
+        this.#log().inclusion(parseInclusionRecord(step.value, RECORD));
         return;
       case 'consistency':
-        this.#log().consistency(parseConsistencyRecord(step.value, step.at));
+        this.#log().consistency(parseConsistencyRecord(step.value, RECORD));
         return;
       case 'log-end':
         this.#logs.push(this.#log().finish());
@@ -175,21 +181,20 @@ class ExportReader {
       return;
     }
     const field = this.#logField();
-    const index = this.#stack[1]?.kind === 'array' ? this.#stack[1].items - 1 : -1;
     if (depth === 3) {
       if (typeof value !== 'string') throw new NotStreamable(`${field} is not a string`);
       if (field === 'origin') this.#origin = value;
       else this.#verifierKey = value;
       return;
     }
-    const items = this.#stack[3];
-    const at = `$.logs[${index}].${field}[${items?.kind === 'array' ? items.items - 1 : -1}]`;
     if (field === 'entries') {
       if (typeof value !== 'string') throw new NotStreamable('an entry is not a string');
       this.#steps.push({ kind: 'entry', text: value });
-    } else if (field === 'checkpoints') this.#steps.push({ kind: 'checkpoint', value, at });
-    else if (field === 'inclusion') this.#steps.push({ kind: 'inclusion', value, at });
-    else if (field === 'consistency') this.#steps.push({ kind: 'consistency', value, at });
+      return;
+    }
+    if (field === 'checkpoints') this.#steps.push({ kind: 'checkpoint', value });
+    else if (field === 'inclusion') this.#steps.push({ kind: 'inclusion', value });
+    else this.#steps.push({ kind: 'consistency', value });
   }
 
   #track(token: TokenType, value: unknown): void {
@@ -217,19 +222,18 @@ class ExportReader {
     }
   }
 
+  /** A key of the export object or of a log: the next in the export's order, or the reader gives up. Records' keys are the record parser's. */
   #key(object: { keys: string[]; expectKey: boolean }, key: string): void {
     object.expectKey = false;
     const depth = this.#stack.length;
-    const order: readonly string[] = depth === 1 ? TOP_KEYS : depth === 3 ? LOG_KEYS : [];
-    if (depth === 1 || depth === 3) {
-      if (order[object.keys.length] !== key) throw new NotStreamable(`key ${key} out of the export's order`);
-      if (depth === 3 && key === 'entries') {
-        // The key order puts both strings before the entries (their values are checked to be strings as they come).
-        this.#steps.push({ kind: 'log-start', origin: this.#origin!, verifierKey: this.#verifierKey! });
-      }
-      if (depth === 3 && key === 'inclusion') this.#steps.push({ kind: 'checkpoints-done' });
-    }
+    if (depth !== 1 && depth !== 3) return;
+    const order: readonly string[] = depth === 1 ? TOP_KEYS : LOG_KEYS;
+    if (order[object.keys.length] !== key) throw new NotStreamable(`key ${key} out of the export's order`);
     object.keys.push(key);
+    if (depth !== 3) return;
+    // The key order puts both strings before the entries (their values are checked to be strings as they come).
+    if (key === 'entries') this.#steps.push({ kind: 'log-start', origin: this.#origin!, verifierKey: this.#verifierKey! });
+    if (key === 'inclusion') this.#steps.push({ kind: 'checkpoints-done' });
   }
 
   /** A value starts (a container opens, or a scalar): it must be of the kind its place in an export takes. */
@@ -238,27 +242,31 @@ class ExportReader {
     const parent = this.#stack.at(-1);
     if (parent?.kind === 'array') parent.items++;
     const opens = token === TokenType.LEFT_BRACE ? 'object' : token === TokenType.LEFT_BRACKET ? 'array' : undefined;
-    // What each depth holds: the export object; its logs array; a log object; a log field; a record (or an entry string).
-    const field = depth === 3 ? this.#logField() : undefined;
-    const wanted =
-      depth === 0
-        ? 'object'
-        : depth === 1
-          ? (this.#stack[0] as { keys: string[] }).keys.at(-1) === 'logs'
-            ? 'array'
-            : 'scalar'
-          : depth === 2
-            ? 'object'
-            : depth === 3
-              ? field === 'origin' || field === 'verifierKey'
-                ? 'scalar'
-                : 'array'
-              : 'any';
-    if (wanted !== 'any' && wanted !== (opens ?? 'scalar'))
+    const wanted = this.#wantedAt(depth);
+    if (wanted !== 'any' && wanted !== (opens ?? 'scalar')) {
       throw new NotStreamable(`a ${opens ?? 'scalar'} where an export has a ${wanted}`);
+    }
     if (opens === 'object') this.#stack.push({ kind: 'object', keys: [], expectKey: true });
     else if (opens === 'array') this.#stack.push({ kind: 'array', items: 0 });
     else if (depth === 0) throw new NotStreamable('not an object');
+  }
+
+  /** What a value at `depth` is in an export: the export object; format (a string) or the logs array; a log object; a log field; a record or an entry (checked when complete). */
+  #wantedAt(depth: number): 'object' | 'array' | 'scalar' | 'any' {
+    switch (depth) {
+      case 0:
+        return 'object';
+      case 1:
+        return this.#stack[0]?.kind === 'object' && this.#stack[0].keys.at(-1) === 'logs' ? 'array' : 'scalar';
+      case 2:
+        return 'object';
+      case 3: {
+        const field = this.#logField();
+        return field === 'origin' || field === 'verifierKey' ? 'scalar' : 'array';
+      }
+      default:
+        return 'any';
+    }
   }
 
   #close(kind: 'object' | 'array'): void {

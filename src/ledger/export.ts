@@ -380,30 +380,12 @@ class Findings {
   }
 }
 
-/** 32-byte hashes back to back in one growing buffer (a million entries: 32 MB, not a million objects). */
-class HashList {
-  #buffer = new Uint8Array(32 * 1024);
-  #length = 0;
-  push(hash: Uint8Array): void {
-    if ((this.#length + 1) * 32 > this.#buffer.length) {
-      const grown = new Uint8Array(this.#buffer.length * 2);
-      grown.set(this.#buffer);
-      this.#buffer = grown;
-    }
-    this.#buffer.set(hash, this.#length * 32);
-    this.#length++;
-  }
-  get(index: number): Uint8Array {
-    return this.#buffer.subarray(index * 32, (index + 1) * 32);
-  }
-}
-
 /**
  * Checks one log of an export, fed in the order the export lists it: the origin and key
  * (constructor), every entry, every checkpoint, then `checkpointsDone`, every inclusion
- * proof, every consistency proof, and `finish` for the checks. It keeps each entry's leaf
- * hash and the tree, not the entries or the inclusion proofs, so that an export can be
- * checked as it is read, whatever its size (`naos verify`).
+ * proof, every consistency proof, and `finish` for the checks. It keeps the Merkle tree of
+ * the entries' leaf hashes, not the entries or the inclusion proofs, so that an export can
+ * be checked as it is read, whatever its size (`naos verify`).
  */
 export class LogVerifier {
   readonly #origin: string;
@@ -412,11 +394,11 @@ export class LogVerifier {
   readonly #verifier: NoteVerifier | undefined;
   #phase: VerifierPhase = 'entries';
 
-  // Entries: their count, leaf hashes (unreadable ones left out) and the tree of the readable prefix.
+  // Entries: their count, and their leaf hashes in a tree (an unreadable entry's as zeros:
+  // only roots of the readable prefix are compared, and its inclusion is not checked).
   readonly #entryFindings = new Findings();
   #entries = 0;
   #previousTime: Hlc | undefined;
-  readonly #leaves = new HashList();
   readonly #unreadable = new Set<number>();
   #firstUnreadable = -1;
   readonly #tree = new MerkleTree();
@@ -469,7 +451,7 @@ export class LogVerifier {
       this.#entryFindings.add((error as Error).message);
       this.#unreadable.add(index);
       if (this.#firstUnreadable < 0) this.#firstUnreadable = index;
-      this.#leaves.push(NO_HASH);
+      this.#tree.appendLeafHash(NO_HASH);
       return;
     }
     try {
@@ -485,9 +467,7 @@ export class LogVerifier {
       if (!(error instanceof EntryDecodeError)) throw error;
       this.#entryFindings.add(`entry ${index}: ${error.message}`);
     }
-    const hash = leafHash(bytes);
-    this.#leaves.push(hash);
-    if (this.#firstUnreadable < 0) this.#tree.appendLeafHash(hash);
+    this.#tree.appendLeafHash(leafHash(bytes));
   }
 
   checkpoint(checkpoint: StoredCheckpoint): void {
@@ -541,7 +521,7 @@ export class LogVerifier {
       if (!signed) rootFindings.add(`checkpoint ${checkpoint.size}: no signed root to compare (its signature did not verify)`);
       else if (checkpoint.size > this.#entries) {
         rootFindings.add(`checkpoint ${checkpoint.size} covers ${checkpoint.size} entries, but the export holds ${this.#entries}`);
-      } else if (checkpoint.size > this.#tree.size) {
+      } else if (this.#firstUnreadable >= 0 && checkpoint.size > this.#firstUnreadable) {
         rootFindings.add(`checkpoint ${checkpoint.size}: entry ${this.#firstUnreadable} is unreadable`);
       } else {
         const computed = this.#tree.root(checkpoint.size);
@@ -593,7 +573,7 @@ export class LogVerifier {
     else if (this.#unreadable.has(index)) problem = `entry ${index} is unreadable`;
     else {
       try {
-        verifyInclusion(index, record.size, this.#leaves.get(index), decodeHashes(record.proof, `entry ${index} proof`), latestRoot);
+        verifyInclusion(index, record.size, this.#tree.leafHash(index), decodeHashes(record.proof, `entry ${index} proof`), latestRoot);
       } catch (error) {
         if (!(error instanceof ProofVerificationError || error instanceof InvalidInputError)) throw error;
         problem = `entry ${index}: ${error.message}`;
